@@ -1,0 +1,42 @@
+import { EventEmitter, once } from 'node:events';
+
+/**
+ * Wakes long-polling readers of a task queue when a write creates a revision.
+ * The notifier is in-process: with several API replicas each one only wakes its own
+ * readers.
+ */
+export class ChangeNotifier {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    // One listener per open long-poll; thousands are expected, so no leak warning.
+    this.#emitter.setMaxListeners(0);
+  }
+
+  notify(taskQueue: string, revision: number): void {
+    this.#emitter.emit(taskQueue, revision);
+  }
+
+  /**
+   * Resolves `true` when the queue gets a revision other than `knownRevision`, or
+   * `false` when `timeoutMs` passes or `signal` aborts first.
+   */
+  async waitForChange(
+    taskQueue: string,
+    knownRevision: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const stop = AbortSignal.any([timeout, signal]);
+    try {
+      for (;;) {
+        const [revision] = (await once(this.#emitter, taskQueue, { signal: stop })) as [number];
+        if (revision !== knownRevision) return true;
+      }
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { ErrorBody, RevisionList, TaskQueueState, WriteResult } from './types.js';
+
+export type * from './types.js';
+
+/** A non-2xx response of the deploy API, with its stable error code. */
+export class DeployApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeployApiError';
+  }
+}
+
+export interface DeployApiClientOptions {
+  /** Base URL, for example `http://127.0.0.1:4000/`. */
+  url: string;
+  /** Bearer token; needed for writes only. */
+  token?: string | undefined;
+}
+
+export interface GetStateOptions {
+  /** ETag of the state the caller has; a matching state returns `notModified`. */
+  etag?: string | undefined;
+  /** Seconds the server may hold the request while the state still matches `etag`. */
+  waitSeconds?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export type GetStateResult =
+  | { notModified: false; state: TaskQueueState; etag: string }
+  | { notModified: true; etag: string };
+
+/** Typed HTTP client of the deploy API, for workers, CI scripts and tests. */
+export class DeployApiClient {
+  readonly #base: URL;
+  readonly #token: string | undefined;
+
+  constructor(options: DeployApiClientOptions) {
+    this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.#token = options.token;
+  }
+
+  /** Reads a task queue's desired state; with `etag` and `waitSeconds`, long-polls for a change. */
+  async getState(taskQueue: string, options: GetStateOptions = {}): Promise<GetStateResult> {
+    const url = this.#url(`v1/task-queues/${encodeURIComponent(taskQueue)}`);
+    if (options.waitSeconds) url.searchParams.set('wait', String(options.waitSeconds));
+    const headers: Record<string, string> = {};
+    if (options.etag) headers['if-none-match'] = options.etag;
+    const response = await fetch(url, { headers, signal: options.signal ?? null });
+    const etag = response.headers.get('etag') ?? '';
+    if (response.status === 304) {
+      await response.body?.cancel();
+      return { notModified: true, etag };
+    }
+    const state = await parse<TaskQueueState>(response);
+    return { notModified: false, state, etag };
+  }
+
+  /** Pins `name` to an exact version, semver range or dist-tag. */
+  pin(taskQueue: string, name: string, version: string, reason?: string): Promise<WriteResult> {
+    return this.#write('PUT', `${queuePath(taskQueue)}/packages/${encodeURIComponent(name)}`, {
+      version,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+
+  unpin(taskQueue: string, name: string, reason?: string): Promise<WriteResult> {
+    return this.#write(
+      'DELETE',
+      `${queuePath(taskQueue)}/packages/${encodeURIComponent(name)}`,
+      reason === undefined ? {} : { reason },
+    );
+  }
+
+  /** Restores the package set of `revision`, by default the revision before the current one. */
+  rollback(taskQueue: string, options: { revision?: number; reason?: string } = {}): Promise<WriteResult> {
+    return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options);
+  }
+
+  async revisions(taskQueue: string, limit?: number): Promise<RevisionList> {
+    const url = this.#url(`${queuePath(taskQueue)}/revisions`);
+    if (limit !== undefined) url.searchParams.set('limit', String(limit));
+    return parse<RevisionList>(await fetch(url));
+  }
+
+  async #write<T>(method: string, path: string, body: unknown): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const response = await fetch(this.#url(path), { method, headers, body: JSON.stringify(body) });
+    return parse<T>(response);
+  }
+
+  #url(path: string): URL {
+    return new URL(path, this.#base);
+  }
+}
+
+function queuePath(taskQueue: string): string {
+  return `v1/task-queues/${encodeURIComponent(taskQueue)}`;
+}
+
+async function parse<T>(response: Response): Promise<T> {
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const error = (body as Partial<ErrorBody> | undefined)?.error;
+    throw new DeployApiError(
+      response.status,
+      error?.code ?? `HTTP_${response.status}`,
+      error?.message ?? `deploy API returned HTTP ${response.status}: ${text.slice(0, 200)}`,
+    );
+  }
+  return body as T;
+}

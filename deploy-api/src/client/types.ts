@@ -1,0 +1,49 @@
+// Wire types of the deploy API, shared by the server, its client and the worker.
+
+/** One package of a task queue's desired state, resolved to an exact version. */
+export interface PinnedPackage {
+  name: string;
+  /** Exact version, resolved from the spec at pin time. */
+  version: string;
+  /** Subresource Integrity string (`sha512-…`) of the tarball, from the registry. */
+  integrity: string;
+}
+
+/** The desired state of a task queue. Revision 0 is a queue that was never changed. */
+export interface TaskQueueState {
+  taskQueue: string;
+  revision: number;
+  packages: PinnedPackage[];
+}
+
+export type RevisionAction = 'pin' | 'unpin' | 'rollback';
+
+/** An immutable entry of a task queue's history. */
+export interface RevisionRecord {
+  revision: number;
+  action: RevisionAction;
+  actor: string;
+  reason: string | null;
+  /** ISO 8601 time of the change. */
+  createdAt: string;
+  packages: PinnedPackage[];
+  /** The package a pin or unpin changed, with the spec as the caller wrote it. */
+  package: { name: string; spec: string | null } | null;
+  /** The revision whose package set a rollback restored. */
+  rollbackTo: number | null;
+}
+
+/** Response of every write: the state after it, and whether it created a revision. */
+export interface WriteResult extends TaskQueueState {
+  changed: boolean;
+}
+
+export interface RevisionList {
+  taskQueue: string;
+  revisions: RevisionRecord[];
+}
+
+/** Error body of every non-2xx response. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}

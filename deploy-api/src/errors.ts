@@ -1,0 +1,37 @@
+/**
+ * Every error the deploy API returns, with its HTTP status. Codes are stable: clients
+ * decide on them, never on the message text.
+ */
+export const errorCatalogue = {
+  INVALID_REQUEST: 400,
+  INVALID_TASK_QUEUE: 400,
+  INVALID_PACKAGE_NAME: 400,
+  INVALID_VERSION_SPEC: 400,
+  UNAUTHORIZED: 401,
+  PACKAGE_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  PACKAGE_NOT_PINNED: 404,
+  REVISION_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  NOTHING_TO_ROLL_BACK: 409,
+  REQUEST_TOO_LARGE: 413,
+  REGISTRY_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error with a stable code that the error handler turns into `{ error: { code, message } }`. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ApiError';
+    this.statusCode = errorCatalogue[code];
+  }
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Settings of the deploy API, read from environment variables. */
+export interface DeployApiOptions {
+  /** `DEPLOY_API_HOST`. @default '127.0.0.1' */
+  host: string;
+  /** `DEPLOY_API_PORT`; 0 picks a free port. @default 4000 */
+  port: number;
+  /** `DATA_DIR`: the API keeps `deploy-api/` below it. @default '.data' */
+  dataDir: string;
+  /** `DEPLOY_API_DB`. @default '<DATA_DIR>/deploy-api/deploy.db' */
+  databaseFile: string;
+  /** `REGISTRY_URL`. @default 'http://127.0.0.1:4873/' */
+  registryUrl: string;
+  /** `REGISTRY_TOKEN`: sent when resolving pins, for a registry that restricts reads. */
+  registryToken: string | undefined;
+  /**
+   * `DEPLOY_API_TOKEN`: the bearer token that writes need. When unset, a random token
+   * is created once and kept in `<DATA_DIR>/deploy-api/token`.
+   */
+  token: string | undefined;
+  /** `DEPLOY_API_BODY_LIMIT`, in bytes. @default 65536 */
+  bodyLimit: number;
+  /** `LOG_LEVEL`. @default 'info' */
+  logLevel: string;
+}
+
+export function deployApiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Readonly<DeployApiOptions> {
+  const dataDir = path.resolve(env.DATA_DIR ?? '.data');
+  return Object.freeze({
+    host: env.DEPLOY_API_HOST ?? '127.0.0.1',
+    port: parseInteger('DEPLOY_API_PORT', env.DEPLOY_API_PORT, 4000, 0, 65535),
+    dataDir,
+    databaseFile: path.resolve(env.DEPLOY_API_DB ?? path.join(dataDir, 'deploy-api', 'deploy.db')),
+    registryUrl: parseUrl('REGISTRY_URL', env.REGISTRY_URL ?? 'http://127.0.0.1:4873/'),
+    registryToken: env.REGISTRY_TOKEN || undefined,
+    token: env.DEPLOY_API_TOKEN || undefined,
+    bodyLimit: parseInteger('DEPLOY_API_BODY_LIMIT', env.DEPLOY_API_BODY_LIMIT, 65536, 1024, 16 * 1024 * 1024),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  });
+}
+
+/** Returns the configured write token, or reads (and on first start creates) the stored one. */
+export async function resolveWriteToken(options: Readonly<DeployApiOptions>): Promise<string> {
+  if (options.token) return options.token;
+  const file = path.join(options.dataDir, 'deploy-api', 'token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  await mkdir(path.dirname(file), { recursive: true });
+  // 'wx' fails if another process created the file first; then its token wins.
+  try {
+    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    return token;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
+    throw error;
+  }
+}
+
+export function parseInteger(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export function parseUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected an http or https URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected an http or https URL`);
+  }
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}

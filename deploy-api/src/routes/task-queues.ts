@@ -1,0 +1,260 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PinnedPackage, TaskQueueState, WriteResult } from '../client/types.js';
+import type { ChangeNotifier } from '../change-notifier.js';
+import { ApiError } from '../errors.js';
+import type { RegistryResolver } from '../registry-resolver.js';
+import {
+  HistoryQuery,
+  PackageParams,
+  PinBody,
+  RollbackBody,
+  StateQuery,
+  TaskQueueParams,
+  UnpinBody,
+} from '../schemas.js';
+import type { AppendResult, SqliteStore } from '../sqlite-store.js';
+import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
+
+export interface TaskQueueRoutesOptions {
+  store: SqliteStore;
+  resolver: RegistryResolver;
+  notifier: ChangeNotifier;
+  authenticate: (request: FastifyRequest) => string;
+}
+
+const errorResponses = {
+  400: Type.Ref('Error'),
+  401: Type.Ref('Error'),
+  404: Type.Ref('Error'),
+  409: Type.Ref('Error'),
+  503: Type.Ref('Error'),
+};
+
+/** The strong ETag of a state. Revisions only grow, so the number identifies the state. */
+export function stateEtag(state: TaskQueueState): string {
+  return `"r${state.revision}"`;
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const trimmed = candidate.trim();
+    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
+  });
+}
+
+export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> = async (
+  app,
+  { store, resolver, notifier, authenticate },
+) => {
+  const sendWrite = (reply: FastifyReply, taskQueue: string, result: AppendResult): WriteResult => {
+    if (result.record) notifier.notify(taskQueue, result.state.revision);
+    reply.header('etag', stateEtag(result.state));
+    return { ...result.state, changed: result.record !== null };
+  };
+
+  app.get(
+    '/v1/task-queues/:taskQueue',
+    {
+      schema: {
+        summary: 'Desired state of a task queue',
+        description:
+          'Returns the packages the queue must run. With If-None-Match set to the current ETag ' +
+          'the response is 304; adding ?wait=SECONDS holds the request open until the state ' +
+          'changes or the time is up (long-poll). A queue that was never changed is revision 0.',
+        tags: ['task queues'],
+        params: TaskQueueParams,
+        querystring: StateQuery,
+        response: { 200: Type.Ref('TaskQueueState'), 304: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { taskQueue } = request.params;
+      assertTaskQueue(taskQueue);
+      let state = store.current(taskQueue);
+      const ifNoneMatch = request.headers['if-none-match'];
+      const waitSeconds = request.query.wait ?? 0;
+      if (waitSeconds > 0 && etagMatches(ifNoneMatch, stateEtag(state))) {
+        const abort = new AbortController();
+        request.raw.once('close', () => abort.abort());
+        await notifier.waitForChange(taskQueue, state.revision, waitSeconds * 1000, abort.signal);
+        state = store.current(taskQueue);
+      }
+      const etag = stateEtag(state);
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (etagMatches(ifNoneMatch, etag)) return reply.code(304).send(null);
+      return state;
+    },
+  );
+
+  app.get(
+    '/v1/task-queues/:taskQueue/revisions',
+    {
+      schema: {
+        summary: 'Revision history of a task queue, newest first',
+        tags: ['task queues'],
+        params: TaskQueueParams,
+        querystring: HistoryQuery,
+        response: { 200: Type.Ref('RevisionList'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { taskQueue } = request.params;
+      assertTaskQueue(taskQueue);
+      return { taskQueue, revisions: store.revisions(taskQueue, request.query.limit ?? 100) };
+    },
+  );
+
+  app.put(
+    '/v1/task-queues/:taskQueue/packages/*',
+    {
+      schema: {
+        summary: 'Pin a package to a version',
+        description:
+          'Resolves the version, range or dist-tag against the registry and records the exact ' +
+          'version and its integrity in a new revision. Pinning the version already pinned ' +
+          'changes nothing and returns changed: false.',
+        tags: ['packages'],
+        security: [{ bearerAuth: [] }],
+        params: PackageParams,
+        body: PinBody,
+        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const actor = authenticate(request);
+      const { taskQueue, '*': name } = request.params;
+      assertTaskQueue(taskQueue);
+      assertPackageName(name);
+      const { version: spec, reason } = request.body;
+      const kind = parseVersionSpec(name, spec);
+      const resolved = await resolver.resolve(name, spec, kind);
+      const pinned: PinnedPackage = { name, ...resolved };
+
+      const result = store.append(taskQueue, (current) => {
+        const existing = current.packages.find((entry) => entry.name === name);
+        if (existing?.version === pinned.version && existing.integrity === pinned.integrity) {
+          return null;
+        }
+        return {
+          action: 'pin',
+          actor,
+          reason: reason ?? null,
+          packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
+          package: { name, spec },
+          rollbackTo: null,
+        };
+      });
+      request.log.info(
+        { taskQueue, package: name, spec, version: pinned.version, revision: result.state.revision },
+        result.record ? 'package pinned' : 'package already pinned',
+      );
+      return sendWrite(reply, taskQueue, result);
+    },
+  );
+
+  app.delete(
+    '/v1/task-queues/:taskQueue/packages/*',
+    {
+      schema: {
+        summary: 'Unpin a package',
+        description: 'Removes the package from the task queue in a new revision.',
+        tags: ['packages'],
+        security: [{ bearerAuth: [] }],
+        params: PackageParams,
+        body: UnpinBody,
+        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const actor = authenticate(request);
+      const { taskQueue, '*': name } = request.params;
+      assertTaskQueue(taskQueue);
+      assertPackageName(name);
+      const result = store.append(taskQueue, (current) => {
+        if (!current.packages.some((entry) => entry.name === name)) {
+          throw new ApiError(
+            'PACKAGE_NOT_PINNED',
+            `package ${name} is not pinned on task queue ${taskQueue} (revision ${current.revision})`,
+          );
+        }
+        return {
+          action: 'unpin',
+          actor,
+          reason: request.body?.reason ?? null,
+          packages: current.packages.filter((entry) => entry.name !== name),
+          package: { name, spec: null },
+          rollbackTo: null,
+        };
+      });
+      request.log.info({ taskQueue, package: name, revision: result.state.revision }, 'package unpinned');
+      return sendWrite(reply, taskQueue, result);
+    },
+  );
+
+  app.post(
+    '/v1/task-queues/:taskQueue/rollback',
+    {
+      schema: {
+        summary: 'Roll back to the package set of an earlier revision',
+        description:
+          'Creates a new revision whose packages equal those of the given revision, by default ' +
+          'the one before the current. History is never rewritten.',
+        tags: ['task queues'],
+        security: [{ bearerAuth: [] }],
+        params: TaskQueueParams,
+        body: RollbackBody,
+        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const actor = authenticate(request);
+      const { taskQueue } = request.params;
+      assertTaskQueue(taskQueue);
+      const requested = request.body?.revision;
+      const result = store.append(taskQueue, (current) => {
+        const target = requested ?? current.revision - 1;
+        if (requested === undefined && target < 1) {
+          throw new ApiError(
+            'NOTHING_TO_ROLL_BACK',
+            `task queue ${taskQueue} has ${current.revision} revision(s), so there is no earlier ` +
+              'one to roll back to; pin a version instead',
+          );
+        }
+        const record = store.revision(taskQueue, target);
+        if (!record) {
+          throw new ApiError(
+            'REVISION_NOT_FOUND',
+            `revision ${target} of task queue ${taskQueue} does not exist; ` +
+              `the current revision is ${current.revision}`,
+          );
+        }
+        if (samePackages(record.packages, current.packages)) return null;
+        return {
+          action: 'rollback',
+          actor,
+          reason: request.body?.reason ?? null,
+          packages: record.packages,
+          package: null,
+          rollbackTo: target,
+        };
+      });
+      request.log.info({ taskQueue, revision: result.state.revision }, 'task queue rolled back');
+      return sendWrite(reply, taskQueue, result);
+    },
+  );
+};
+
+function samePackages(a: readonly PinnedPackage[], b: readonly PinnedPackage[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((entry) =>
+    b.some(
+      (other) =>
+        other.name === entry.name &&
+        other.version === entry.version &&
+        other.integrity === entry.integrity,
+    ),
+  );
+}

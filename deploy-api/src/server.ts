@@ -1,0 +1,36 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { resolveWriteToken, type DeployApiOptions } from './options.js';
+
+export interface RunningDeployApi {
+  url: string;
+  /** The bearer token that writes need. */
+  token: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Starts the deploy API on the configured address. */
+export async function startDeployApi(
+  options: Readonly<DeployApiOptions>,
+  logger: boolean | { level: string } = { level: options.logLevel },
+): Promise<RunningDeployApi> {
+  const token = await resolveWriteToken(options);
+  await mkdir(path.dirname(options.databaseFile), { recursive: true });
+  const app = await buildApp({
+    databaseFile: options.databaseFile,
+    registryUrl: options.registryUrl,
+    registryToken: options.registryToken,
+    cacheDir: path.join(options.dataDir, 'deploy-api', 'cache'),
+    tokens: [{ name: 'admin', token }],
+    bodyLimit: options.bodyLimit,
+    logger:
+      logger === false
+        ? false
+        : { ...(logger === true ? {} : logger), redact: ['req.headers.authorization'] },
+  });
+  const address = await app.listen({ host: options.host, port: options.port });
+  return { url: `${address}/`, token, app, close: () => app.close() };
+}

@@ -1,0 +1,165 @@
+import Database from 'better-sqlite3';
+import type { PinnedPackage, RevisionAction, RevisionRecord, TaskQueueState } from './client/types.js';
+
+/** What a write wants to record, computed from the current state inside the transaction. */
+export interface RevisionDraft {
+  action: RevisionAction;
+  actor: string;
+  reason: string | null;
+  packages: PinnedPackage[];
+  package: { name: string; spec: string | null } | null;
+  rollbackTo: number | null;
+}
+
+/** Result of `append`: the state after the write, and the record when one was created. */
+export interface AppendResult {
+  state: TaskQueueState;
+  record: RevisionRecord | null;
+}
+
+const schemaVersion = 1;
+
+const schema = `
+CREATE TABLE IF NOT EXISTS revisions (
+  task_queue   TEXT    NOT NULL,
+  revision     INTEGER NOT NULL,
+  action       TEXT    NOT NULL CHECK (action IN ('pin', 'unpin', 'rollback')),
+  actor        TEXT    NOT NULL,
+  reason       TEXT,
+  created_at   TEXT    NOT NULL,
+  packages     TEXT    NOT NULL,
+  package_name TEXT,
+  package_spec TEXT,
+  rollback_to  INTEGER,
+  PRIMARY KEY (task_queue, revision)
+) STRICT;
+`;
+
+interface RevisionRow {
+  revision: number;
+  action: RevisionAction;
+  actor: string;
+  reason: string | null;
+  created_at: string;
+  packages: string;
+  package_name: string | null;
+  package_spec: string | null;
+  rollback_to: number | null;
+}
+
+/**
+ * Desired state and revision history in one SQLite file. Revisions are append-only:
+ * the current state of a queue is its newest revision.
+ */
+export class SqliteStore {
+  readonly #db: Database.Database;
+  readonly #latest: Database.Statement<[string], RevisionRow>;
+  readonly #byNumber: Database.Statement<[string, number], RevisionRow>;
+  readonly #list: Database.Statement<[string, number], RevisionRow>;
+  readonly #insert: Database.Statement<unknown[]>;
+
+  constructor(file: string) {
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+    const columns =
+      'revision, action, actor, reason, created_at, packages, package_name, package_spec, rollback_to';
+    this.#latest = this.#db.prepare(
+      `SELECT ${columns} FROM revisions WHERE task_queue = ? ORDER BY revision DESC LIMIT 1`,
+    );
+    this.#byNumber = this.#db.prepare(
+      `SELECT ${columns} FROM revisions WHERE task_queue = ? AND revision = ?`,
+    );
+    this.#list = this.#db.prepare(
+      `SELECT ${columns} FROM revisions WHERE task_queue = ? ORDER BY revision DESC LIMIT ?`,
+    );
+    this.#insert = this.#db.prepare(
+      `INSERT INTO revisions (task_queue, ${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  current(taskQueue: string): TaskQueueState {
+    const row = this.#latest.get(taskQueue);
+    return {
+      taskQueue,
+      revision: row?.revision ?? 0,
+      packages: row ? (JSON.parse(row.packages) as PinnedPackage[]) : [],
+    };
+  }
+
+  revision(taskQueue: string, revision: number): RevisionRecord | undefined {
+    const row = this.#byNumber.get(taskQueue, revision);
+    return row && toRecord(row);
+  }
+
+  /** Returns the history of a queue, newest first. */
+  revisions(taskQueue: string, limit: number): RevisionRecord[] {
+    return this.#list.all(taskQueue, limit).map(toRecord);
+  }
+
+  /**
+   * Appends a revision in one immediate transaction. `plan` sees the state as it is
+   * inside the transaction, so concurrent writers never overwrite each other's change;
+   * it returns `null` when the write would change nothing, and may throw to reject it.
+   */
+  append(taskQueue: string, plan: (current: TaskQueueState) => RevisionDraft | null): AppendResult {
+    const run = this.#db.transaction((): AppendResult => {
+      const current = this.current(taskQueue);
+      const draft = plan(current);
+      if (draft === null) return { state: current, record: null };
+      const record: RevisionRecord = {
+        revision: current.revision + 1,
+        createdAt: new Date().toISOString(),
+        ...draft,
+        packages: [...draft.packages].sort((a, b) => a.name.localeCompare(b.name)),
+      };
+      this.#insert.run(
+        taskQueue,
+        record.revision,
+        record.action,
+        record.actor,
+        record.reason,
+        record.createdAt,
+        JSON.stringify(record.packages),
+        record.package?.name ?? null,
+        record.package?.spec ?? null,
+        record.rollbackTo,
+      );
+      return {
+        state: { taskQueue, revision: record.revision, packages: record.packages },
+        record,
+      };
+    });
+    return run.immediate();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #migrate(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number;
+    if (current > schemaVersion) {
+      throw new Error(
+        `the database schema is version ${current}, newer than this deploy API (${schemaVersion}); ` +
+          'run a newer deploy API or point DEPLOY_API_DB at another file',
+      );
+    }
+    this.#db.exec(schema);
+    this.#db.pragma(`user_version = ${schemaVersion}`);
+  }
+}
+
+function toRecord(row: RevisionRow): RevisionRecord {
+  return {
+    revision: row.revision,
+    action: row.action,
+    actor: row.actor,
+    reason: row.reason,
+    createdAt: row.created_at,
+    packages: JSON.parse(row.packages) as PinnedPackage[],
+    package: row.package_name === null ? null : { name: row.package_name, spec: row.package_spec },
+    rollbackTo: row.rollback_to,
+  };
+}
