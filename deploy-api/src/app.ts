@@ -1,6 +1,10 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import { createBearerAuthenticator, type WriteToken } from './auth.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ApiError, errorCatalogue } from './errors.js';
@@ -96,7 +100,10 @@ function toErrorResponse(error: FastifyError | ApiError): {
   body: { error: { code: string; message: string } };
 } {
   if (error instanceof ApiError) {
-    return { statusCode: error.statusCode, body: { error: { code: error.code, message: error.message } } };
+    return {
+      statusCode: error.statusCode,
+      body: { error: { code: error.code, message: error.message } },
+    };
   }
   if (error.validation) {
     const context = error.validationContext ?? 'request';

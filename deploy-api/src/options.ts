@@ -27,7 +27,9 @@ export interface DeployApiOptions {
   logLevel: string;
 }
 
-export function deployApiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Readonly<DeployApiOptions> {
+export function deployApiOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<DeployApiOptions> {
   const dataDir = path.resolve(env.DATA_DIR ?? '.data');
   return Object.freeze({
     host: env.DEPLOY_API_HOST ?? '127.0.0.1',
@@ -37,7 +39,13 @@ export function deployApiOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): R
     registryUrl: parseUrl('REGISTRY_URL', env.REGISTRY_URL ?? 'http://127.0.0.1:4873/'),
     registryToken: env.REGISTRY_TOKEN || undefined,
     token: env.DEPLOY_API_TOKEN || undefined,
-    bodyLimit: parseInteger('DEPLOY_API_BODY_LIMIT', env.DEPLOY_API_BODY_LIMIT, 65536, 1024, 16 * 1024 * 1024),
+    bodyLimit: parseInteger(
+      'DEPLOY_API_BODY_LIMIT',
+      env.DEPLOY_API_BODY_LIMIT,
+      65536,
+      1024,
+      16 * 1024 * 1024,
+    ),
     logLevel: env.LOG_LEVEL ?? 'info',
   });
 }
@@ -58,7 +66,8 @@ export async function resolveWriteToken(options: Readonly<DeployApiOptions>): Pr
     await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return token;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      return (await readFile(file, 'utf8')).trim();
     throw error;
   }
 }
@@ -73,7 +82,9 @@ export function parseInteger(
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+    throw new Error(
+      `invalid ${name} ${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`,
+    );
   }
   return value;
 }

@@ -70,7 +70,12 @@ export class RegistryResolver {
   }
 }
 
-function translateRegistryError(error: unknown, name: string, spec: string, kind: SpecKind): ApiError {
+function translateRegistryError(
+  error: unknown,
+  name: string,
+  spec: string,
+  kind: SpecKind,
+): ApiError {
   const code = (error as { code?: unknown }).code;
   if (code === 'E404') {
     return new ApiError(
@@ -80,7 +85,8 @@ function translateRegistryError(error: unknown, name: string, spec: string, kind
     );
   }
   if (code === 'ETARGET') {
-    const what = kind === 'tag' ? `dist-tag ${JSON.stringify(spec)}` : `version ${JSON.stringify(spec)}`;
+    const what =
+      kind === 'tag' ? `dist-tag ${JSON.stringify(spec)}` : `version ${JSON.stringify(spec)}`;
     return new ApiError(
       'VERSION_NOT_FOUND',
       `${what} of ${name} is not in the registry; list published versions with npm view ${name} versions`,

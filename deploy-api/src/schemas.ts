@@ -69,7 +69,9 @@ export const TaskQueueParams = Type.Object({
 
 export const PackageParams = Type.Object({
   taskQueue: Type.String({ description: 'Temporal task queue name' }),
-  '*': Type.String({ description: 'Package name; a scoped name may be written plain or URL-encoded' }),
+  '*': Type.String({
+    description: 'Package name; a scoped name may be written plain or URL-encoded',
+  }),
 });
 
 export const Reason = Type.String({
@@ -82,7 +84,8 @@ export const PinBody = Type.Object(
     version: Type.String({
       minLength: 1,
       maxLength: 256,
-      description: 'Exact version, semver range or dist-tag; resolved and stored as an exact version',
+      description:
+        'Exact version, semver range or dist-tag; resolved and stored as an exact version',
     }),
     reason: Type.Optional(Reason),
   },

@@ -1,5 +1,10 @@
 import Database from 'better-sqlite3';
-import type { PinnedPackage, RevisionAction, RevisionRecord, TaskQueueState } from './client/types.js';
+import type {
+  PinnedPackage,
+  RevisionAction,
+  RevisionRecord,
+  TaskQueueState,
+} from './client/types.js';
 
 /** What a write wants to record, computed from the current state inside the transaction. */
 export interface RevisionDraft {

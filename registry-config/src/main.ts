@@ -8,7 +8,10 @@ const logger = pino({ name: 'registry' });
 async function main(): Promise<void> {
   const options = registryOptionsFromEnv();
   const registry = await startRegistry(options);
-  logger.info({ url: registry.url, dataDir: options.dataDir, proxyNpmjs: options.proxyNpmjs }, 'registry listening');
+  logger.info(
+    { url: registry.url, dataDir: options.dataDir, proxyNpmjs: options.proxyNpmjs },
+    'registry listening',
+  );
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'registry stopping');

@@ -30,7 +30,8 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
   return resolveRegistryOptions({
     dataDir: env.DATA_DIR,
     host: env.REGISTRY_HOST,
-    port: env.REGISTRY_PORT === undefined ? undefined : parsePort('REGISTRY_PORT', env.REGISTRY_PORT),
+    port:
+      env.REGISTRY_PORT === undefined ? undefined : parsePort('REGISTRY_PORT', env.REGISTRY_PORT),
     proxyNpmjs:
       env.REGISTRY_PROXY_NPMJS === undefined
         ? undefined
@@ -40,9 +41,9 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
 }
 
 /** Fills defaults, makes paths absolute and freezes the result. */
-export function resolveRegistryOptions(
-  partial: { [K in keyof RegistryOptions]?: RegistryOptions[K] | undefined },
-): Readonly<RegistryOptions> {
+export function resolveRegistryOptions(partial: {
+  [K in keyof RegistryOptions]?: RegistryOptions[K] | undefined;
+}): Readonly<RegistryOptions> {
   const merged: RegistryOptions = { ...registryDefaults };
   for (const [key, value] of Object.entries(partial)) {
     if (value !== undefined) Object.assign(merged, { [key]: value });

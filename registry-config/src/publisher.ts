@@ -24,7 +24,10 @@ export async function ensurePublisher(
   const existing = await readCredentials(credentialsFile);
   if (existing && existing.name === name) return existing;
 
-  const credentials: PublisherCredentials = { name, password: randomBytes(24).toString('base64url') };
+  const credentials: PublisherCredentials = {
+    name,
+    password: randomBytes(24).toString('base64url'),
+  };
   await mkdir(registryDir, { recursive: true });
   const hash = await bcrypt.hash(credentials.password, 10);
   await writeAtomically(path.join(registryDir, 'htpasswd'), `${name}:${hash}\n`);
@@ -41,7 +44,10 @@ export async function loginPublisher(
   credentials: PublisherCredentials,
 ): Promise<string> {
   const basic = Buffer.from(`${credentials.name}:${credentials.password}`).toString('base64');
-  const url = new URL(`-/user/org.couchdb.user:${encodeURIComponent(credentials.name)}`, registryUrl);
+  const url = new URL(
+    `-/user/org.couchdb.user:${encodeURIComponent(credentials.name)}`,
+    registryUrl,
+  );
   const response = await fetch(url, {
     method: 'PUT',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
@@ -68,7 +74,9 @@ async function readCredentials(file: string): Promise<PublisherCredentials | und
   }
   const parsed = JSON.parse(text) as Partial<PublisherCredentials>;
   if (typeof parsed.name !== 'string' || typeof parsed.password !== 'string') {
-    throw new Error(`${file} is not a publisher credentials file: delete it to create a new account`);
+    throw new Error(
+      `${file} is not a publisher credentials file: delete it to create a new account`,
+    );
   }
   return { name: parsed.name, password: parsed.password };
 }

@@ -30,8 +30,7 @@ export interface GetStateOptions {
 }
 
 export type GetStateResult =
-  | { notModified: false; state: TaskQueueState; etag: string }
-  | { notModified: true; etag: string };
+  { notModified: false; state: TaskQueueState; etag: string } | { notModified: true; etag: string };
 
 /** Typed HTTP client of the deploy API, for workers, CI scripts and tests. */
 export class DeployApiClient {
@@ -76,7 +75,10 @@ export class DeployApiClient {
   }
 
   /** Restores the package set of `revision`, by default the revision before the current one. */
-  rollback(taskQueue: string, options: { revision?: number; reason?: string } = {}): Promise<WriteResult> {
+  rollback(
+    taskQueue: string,
+    options: { revision?: number; reason?: string } = {},
+  ): Promise<WriteResult> {
     return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options);
   }
 

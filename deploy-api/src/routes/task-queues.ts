@@ -148,7 +148,13 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         };
       });
       request.log.info(
-        { taskQueue, package: name, spec, version: pinned.version, revision: result.state.revision },
+        {
+          taskQueue,
+          package: name,
+          spec,
+          version: pinned.version,
+          revision: result.state.revision,
+        },
         result.record ? 'package pinned' : 'package already pinned',
       );
       return sendWrite(reply, taskQueue, result);
@@ -189,7 +195,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           rollbackTo: null,
         };
       });
-      request.log.info({ taskQueue, package: name, revision: result.state.revision }, 'package unpinned');
+      request.log.info(
+        { taskQueue, package: name, revision: result.state.revision },
+        'package unpinned',
+      );
       return sendWrite(reply, taskQueue, result);
     },
   );

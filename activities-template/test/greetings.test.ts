@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import { CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { greet, greetSlowly } from '../src/index.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+test('greet names the person and the release', async () => {
+  const env = new MockActivityEnvironment();
+  const result = await env.run(greet, 'Ada');
+  assert.equal(result, `Hello, Ada! (@acme/greetings@${version})`);
+});
+
+test('greetSlowly heartbeats once per second', async () => {
+  const env = new MockActivityEnvironment();
+  const beats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => beats.push(details));
+  const result = await env.run(greetSlowly, 'Ada', 2);
+  assert.equal(result, `Hello, Ada! (@acme/greetings@${version})`);
+  assert.deepEqual(beats, [0, 1]);
+});
+
+test('greetSlowly resumes from the last heartbeat', async () => {
+  const env = new MockActivityEnvironment({ heartbeatDetails: 2 });
+  const beats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => beats.push(details));
+  await env.run(greetSlowly, 'Ada', 3);
+  assert.deepEqual(beats, [2]);
+});
+
+test('greetSlowly stops when cancelled', async () => {
+  const env = new MockActivityEnvironment();
+  const running = env.run(greetSlowly, 'Ada', 30);
+  setTimeout(() => env.cancel(), 100);
+  await assert.rejects(running, CancelledFailure);
+});

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { freePort } from './free-port.js';
+import { resolveTemporalCli } from './temporal-cli.js';
+
+export interface DevServerOptions {
+  /** gRPC port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Web UI port; 0 picks a free one. Ignored when `headless`. @default 0 */
+  uiPort?: number;
+  /** Run without the web UI. @default false */
+  headless?: boolean;
+  /** Namespace to create besides `default`. */
+  namespace?: string;
+  /** SQLite file that keeps workflow history across restarts; in memory when unset. */
+  dbFile?: string;
+  /** How long to wait for the server to answer health checks, in ms. @default 120000 */
+  startTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunningDevServer {
+  /** `host:port` for `TEMPORAL_ADDRESS`. */
+  address: string;
+  /** Web UI base URL, or null when headless. */
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` on loopback and waits until its frontend answers
+ * health checks. The SDK's own wait for a local server gives up after about five
+ * seconds, which a cold start on a small machine can exceed.
+ */
+export async function startTemporalDevServer(
+  options: DevServerOptions = {},
+): Promise<RunningDevServer> {
+  const log = options.log ?? (() => undefined);
+  const cli = await resolveTemporalCli(process.env, log);
+  const port = options.port || (await freePort());
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+  ];
+  let uiUrl: string | null = null;
+  if (options.headless) {
+    args.push('--headless');
+  } else {
+    const uiPort = options.uiPort || (await freePort());
+    args.push('--ui-port', String(uiPort));
+    uiUrl = `http://127.0.0.1:${uiPort}`;
+  }
+  if (options.namespace && options.namespace !== 'default')
+    args.push('--namespace', options.namespace);
+  if (options.dbFile) {
+    await mkdir(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+
+  // A process group of its own, so that a terminal's Ctrl-C does not stop Temporal
+  // before the workers that use it have drained; stop() ends it last.
+  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const address = `127.0.0.1:${port}`;
+  try {
+    await waitForHealthy(address, child, options.startTimeoutMs ?? 120_000, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  log(`Temporal dev server ready at ${address}`);
+  return {
+    address,
+    uiUrl,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      await stopChild(child);
+    },
+  };
+}
+
+async function waitForHealthy(
+  address: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  stderr: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`temporal server start-dev exited with code ${child.exitCode}: ${stderr()}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(
+    `Temporal dev server at ${address} was not ready within ${timeoutMs / 1000} s: ` +
+      `${(lastError as Error)?.message}\n${stderr()}`,
+  );
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,81 @@
+import { pathToFileURL } from 'node:url';
+import { LoadError } from '../errors.js';
+import type { ActivityEntry, LocalPackage } from '../ipc.js';
+
+type ActivityFunction = (...args: unknown[]) => unknown;
+
+export interface LoadedActivities {
+  functions: Record<string, ActivityFunction>;
+  entries: ActivityEntry[];
+}
+
+/**
+ * Imports each package's main module and collects the functions it exports as activities.
+ * A CommonJS module's `module.exports` object counts as its exports too. Two packages
+ * that export the same name make the whole set fail, because Temporal routes an activity
+ * by name alone.
+ */
+export async function loadActivities(packages: readonly LocalPackage[]): Promise<LoadedActivities> {
+  const functions: Record<string, ActivityFunction> = {};
+  const entries: ActivityEntry[] = [];
+  for (const local of packages) {
+    const exported = await importPackage(local);
+    const names = Object.keys(exported);
+    if (names.length === 0) {
+      throw new LoadError(
+        'NO_ACTIVITIES',
+        `${local.name}@${local.version} exports no functions from its main module; ` +
+          'export each activity as a named function',
+        local.name,
+        local.version,
+      );
+    }
+    for (const name of names) {
+      const owner = entries.find((entry) => entry.name === name);
+      if (owner) {
+        throw new LoadError(
+          'ACTIVITY_NAME_CLASH',
+          `activity ${name} is exported by both ${owner.package}@${owner.version} and ` +
+            `${local.name}@${local.version}; rename it in one package or unpin one of them`,
+          local.name,
+          local.version,
+        );
+      }
+      functions[name] = exported[name] as ActivityFunction;
+      entries.push({ name, package: local.name, version: local.version });
+    }
+  }
+  return { functions, entries };
+}
+
+async function importPackage(local: LocalPackage): Promise<Record<string, ActivityFunction>> {
+  let namespace: Record<string, unknown>;
+  try {
+    const entry = (await import(pathToFileURL(local.entryFile).href)) as {
+      default: Record<string, unknown>;
+    };
+    namespace = entry.default;
+  } catch (error) {
+    throw new LoadError(
+      'IMPORT_FAILED',
+      `importing ${local.name}@${local.version} failed: ${(error as Error)?.message ?? String(error)}`,
+      local.name,
+      local.version,
+      { cause: error },
+    );
+  }
+  const exported: Record<string, ActivityFunction> = {};
+  for (const [name, value] of Object.entries(namespace)) {
+    if (name !== 'default' && typeof value === 'function')
+      exported[name] = value as ActivityFunction;
+  }
+  // For CommonJS, `default` is module.exports; static analysis may have missed some names.
+  const fallback = namespace.default;
+  if (fallback !== null && typeof fallback === 'object') {
+    for (const [name, value] of Object.entries(fallback)) {
+      if (!(name in exported) && typeof value === 'function')
+        exported[name] = value as ActivityFunction;
+    }
+  }
+  return exported;
+}

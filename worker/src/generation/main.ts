@@ -1,0 +1,130 @@
+// A generation: one child process that runs one activity set in one Temporal Worker.
+// The supervisor sends `load`, waits for `running`, and later sends `shutdown`. The
+// process exits when its Worker has drained, which is how old activity code is freed.
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+} from '@temporalio/worker';
+import { pino } from 'pino';
+import { LoadError } from '../errors.js';
+import type { GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
+import { loadActivities } from './load-activities.js';
+
+const taskQueue = requireEnv('TASK_QUEUE');
+const identity = requireEnv('GENERATION_IDENTITY');
+const shutdownGraceMs = Number(requireEnv('GENERATION_SHUTDOWN_GRACE_MS'));
+
+const logger = pino({ name: 'generation', level: process.env.LOG_LEVEL ?? 'info' }).child({
+  taskQueue,
+  identity,
+});
+
+let worker: Worker | undefined;
+let shutdownRequested = false;
+
+// The supervisor decides when a generation stops, so the SDK must not react to SIGINT
+// or SIGTERM by itself: a terminal's Ctrl-C reaches the whole process group.
+Runtime.install({
+  shutdownSignals: [],
+  logger: new DefaultLogger(sdkLogLevel(process.env.LOG_LEVEL)),
+});
+
+function send(message: GenerationMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, () => resolve());
+  });
+}
+
+function sdkLogLevel(level: string | undefined): LogLevel {
+  switch (level) {
+    case 'trace':
+      return 'TRACE';
+    case 'debug':
+      return 'DEBUG';
+    case 'warn':
+      return 'WARN';
+    case 'error':
+    case 'fatal':
+      return 'ERROR';
+    default:
+      return 'INFO';
+  }
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`generation process started without ${name}`);
+  return value;
+}
+
+async function start(revision: number, packages: LocalPackage[]): Promise<void> {
+  const log = logger.child({ revision });
+  const { functions, entries } = await loadActivities(packages);
+  await send({ type: 'loaded', activities: entries });
+
+  const config = loadClientConnectConfig();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(config.connectionOptions);
+    worker = await Worker.create({
+      connection,
+      namespace: config.namespace ?? 'default',
+      taskQueue,
+      identity,
+      activities: functions,
+      shutdownGraceTime: shutdownGraceMs,
+    });
+  } catch (error) {
+    throw new LoadError(
+      'WORKER_START_FAILED',
+      `starting the Temporal Worker failed: ${(error as Error).message}`,
+    );
+  }
+
+  const running = worker.run();
+  // run() moves the Worker to RUNNING synchronously once polling starts.
+  if (worker.getState() === 'RUNNING') await send({ type: 'running' });
+  log.info({ activities: entries.map((entry) => entry.name) }, 'generation running');
+  if (shutdownRequested) worker.shutdown();
+  try {
+    await running;
+  } finally {
+    await connection.close();
+  }
+  log.info('generation stopped');
+  await send({ type: 'stopped' });
+}
+
+process.on('message', (message: SupervisorMessage) => {
+  if (message.type === 'load') {
+    start(message.revision, message.packages).then(
+      () => process.exit(0),
+      async (error: unknown) => {
+        const failure =
+          error instanceof LoadError
+            ? error.toFailureInfo()
+            : { code: 'WORKER_START_FAILED', message: (error as Error)?.message ?? String(error) };
+        logger.error({ err: error, code: failure.code }, 'generation failed');
+        await send({ type: 'failed', error: failure });
+        process.exit(1);
+      },
+    );
+  } else if (message.type === 'shutdown') {
+    shutdownRequested = true;
+    logger.info('generation draining');
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+  }
+});
+
+// The supervisor owns this process: if it goes away, drain and stop as on `shutdown`.
+process.on('disconnect', () => {
+  shutdownRequested = true;
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  else if (!worker) process.exit(0);
+});
+process.on('SIGINT', () => undefined);

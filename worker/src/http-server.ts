@@ -1,0 +1,14 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Supervisor } from './supervisor/supervisor.js';
+
+/** Liveness, readiness and status of a worker over HTTP. */
+export function buildHttpServer(supervisor: Supervisor): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = supervisor.ready;
+    return reply.code(ready ? 200 : 503).send({ ready, state: supervisor.status().state });
+  });
+  app.get('/status', async () => supervisor.status());
+  return app;
+}

@@ -1,0 +1,36 @@
+// Messages between the supervisor and a generation process, sent over Node's IPC channel.
+
+/** A package extracted on local disk, ready to import. */
+export interface LocalPackage {
+  name: string;
+  version: string;
+  integrity: string;
+  /** Folder that holds `node_modules/<name>` and the `entry.mjs` that imports it. */
+  root: string;
+  /** `entry.mjs`, whose default export is the package's module namespace. */
+  entryFile: string;
+}
+
+/** An activity as registered with the Temporal Worker, and the package it came from. */
+export interface ActivityEntry {
+  name: string;
+  package: string;
+  version: string;
+}
+
+export interface FailureInfo {
+  /** Stable code: decide on it, not on the message. */
+  code: string;
+  message: string;
+  package?: string | undefined;
+  version?: string | undefined;
+}
+
+export type SupervisorMessage =
+  { type: 'load'; revision: number; packages: LocalPackage[] } | { type: 'shutdown' };
+
+export type GenerationMessage =
+  | { type: 'loaded'; activities: ActivityEntry[] }
+  | { type: 'running' }
+  | { type: 'failed'; error: FailureInfo }
+  | { type: 'stopped' };

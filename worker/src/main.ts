@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { buildHttpServer } from './http-server.js';
+import { workerOptionsFromEnv } from './options.js';
+import { Supervisor } from './supervisor/supervisor.js';
+
+const logger = pino({ name: 'worker', level: process.env.LOG_LEVEL ?? 'info' });
+
+async function main(): Promise<void> {
+  const options = workerOptionsFromEnv();
+  const supervisor = new Supervisor(options, logger);
+  const http = buildHttpServer(supervisor);
+  const address = await http.listen({ host: options.httpHost, port: options.httpPort });
+  logger.info(
+    { url: `${address}/`, taskQueue: options.taskQueue, workerId: options.workerId },
+    'worker listening',
+  );
+  await supervisor.start();
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal, killing generations');
+      supervisor.kill();
+      process.exit(1);
+    }
+    logger.info({ signal, graceSeconds: options.shutdownGraceMs / 1000 }, 'worker draining');
+    supervisor
+      .stop()
+      .then(() => http.close())
+      .then(
+        () => {
+          logger.info('worker stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'worker failed to stop cleanly');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((error: unknown) => {
+  logger.fatal({ err: error }, 'worker failed to start');
+  process.exit(1);
+});

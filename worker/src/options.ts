@@ -1,0 +1,117 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Settings of the worker supervisor, read from environment variables. */
+export interface WorkerOptions {
+  /** `TASK_QUEUE`: the Temporal task queue this worker serves. Required. */
+  taskQueue: string;
+  /** `DEPLOY_API_URL`. @default 'http://127.0.0.1:4000/' */
+  deployApiUrl: string;
+  /** `DEPLOY_API_TOKEN`: sent with reads, for an API that requires it. */
+  deployApiToken: string | undefined;
+  /** `REGISTRY_URL`: where tarballs are fetched from. @default 'http://127.0.0.1:4873/' */
+  registryUrl: string;
+  /** `REGISTRY_TOKEN`: sent to the registry, for one that restricts reads. */
+  registryToken: string | undefined;
+  /** `DATA_DIR`: the worker keeps `worker/` below it. @default '.data' */
+  dataDir: string;
+  /** `WORKER_ID`: identity reported to Temporal. @default '<hostname>-<pid>' */
+  workerId: string;
+  /** `WORKER_HTTP_HOST`. @default '127.0.0.1' */
+  httpHost: string;
+  /** `WORKER_HTTP_PORT`: health and status; 0 picks a free port. @default 4010 */
+  httpPort: number;
+  /**
+   * `WORKER_SHUTDOWN_GRACE_SECONDS`: how long a replaced or stopping generation lets
+   * in-flight activities finish before the SDK cancels them. @default 600
+   */
+  shutdownGraceMs: number;
+  /**
+   * `WORKER_SHUTDOWN_FORCE_SECONDS`: extra time after the grace period before the
+   * supervisor kills a generation that has still not exited. @default 30
+   */
+  shutdownForceMs: number;
+  /** `WORKER_POLL_WAIT_SECONDS`: long-poll duration against the deploy API. @default 30 */
+  pollWaitSeconds: number;
+  /** `WORKER_LOAD_TIMEOUT_SECONDS`: limit for a new generation to import and start. @default 60 */
+  loadTimeoutMs: number;
+  /** `WORKER_RETRY_MAX_SECONDS`: cap of the backoff between failed attempts. @default 60 */
+  retryMaxMs: number;
+  /** `LOG_LEVEL`. @default 'info' */
+  logLevel: string;
+}
+
+export function workerOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<WorkerOptions> {
+  const taskQueue = env.TASK_QUEUE;
+  if (!taskQueue) {
+    throw new Error('missing TASK_QUEUE: set it to the Temporal task queue this worker serves');
+  }
+  return Object.freeze({
+    taskQueue,
+    deployApiUrl: parseUrl('DEPLOY_API_URL', env.DEPLOY_API_URL ?? 'http://127.0.0.1:4000/'),
+    deployApiToken: env.DEPLOY_API_TOKEN || undefined,
+    registryUrl: parseUrl('REGISTRY_URL', env.REGISTRY_URL ?? 'http://127.0.0.1:4873/'),
+    registryToken: env.REGISTRY_TOKEN || undefined,
+    dataDir: path.resolve(env.DATA_DIR ?? '.data'),
+    workerId: env.WORKER_ID || `${os.hostname()}-${process.pid}`,
+    httpHost: env.WORKER_HTTP_HOST ?? '127.0.0.1',
+    httpPort: parseNumber('WORKER_HTTP_PORT', env.WORKER_HTTP_PORT, 4010, 0, 65535),
+    shutdownGraceMs:
+      1000 *
+      parseNumber(
+        'WORKER_SHUTDOWN_GRACE_SECONDS',
+        env.WORKER_SHUTDOWN_GRACE_SECONDS,
+        600,
+        0,
+        86_400,
+      ),
+    shutdownForceMs:
+      1000 *
+      parseNumber('WORKER_SHUTDOWN_FORCE_SECONDS', env.WORKER_SHUTDOWN_FORCE_SECONDS, 30, 1, 3600),
+    pollWaitSeconds: parseNumber(
+      'WORKER_POLL_WAIT_SECONDS',
+      env.WORKER_POLL_WAIT_SECONDS,
+      30,
+      1,
+      120,
+    ),
+    loadTimeoutMs:
+      1000 *
+      parseNumber('WORKER_LOAD_TIMEOUT_SECONDS', env.WORKER_LOAD_TIMEOUT_SECONDS, 60, 1, 3600),
+    retryMaxMs:
+      1000 * parseNumber('WORKER_RETRY_MAX_SECONDS', env.WORKER_RETRY_MAX_SECONDS, 60, 1, 3600),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  });
+}
+
+function parseNumber(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(
+      `invalid ${name} ${JSON.stringify(raw)}: expected a number from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+function parseUrl(name: string, raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected an http or https URL`);
+  }
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}

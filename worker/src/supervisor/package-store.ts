@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, symlink, writeFile, readlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import pacote from 'pacote';
+import semver from 'semver';
+import type { PinnedPackage } from '@activity-deploy/deploy-api/client';
+import { LoadError } from '../errors.js';
+import type { LocalPackage } from '../ipc.js';
+
+/** Host packages that activity code must share with the Worker: one copy, one module instance. */
+const hostProvided = ['@temporalio/activity', '@temporalio/common'] as const;
+
+export interface PackageStoreOptions {
+  /** `<DATA_DIR>/worker`. */
+  workerDir: string;
+  registryUrl: string;
+  registryToken?: string | undefined;
+}
+
+/**
+ * Fetches pinned tarballs with pacote into a cache keyed by name, version and integrity,
+ * and prepares each for import in a generation process.
+ *
+ * Layout: `packages/<key>/node_modules/<name>/` is the extracted tarball and
+ * `packages/<key>/entry.mjs` imports it, so Node's own resolver applies the package's
+ * `exports` and `main`. `packages/node_modules/@temporalio/*` link to the host's SDK, so
+ * that `import '@temporalio/activity'` in any package finds the Worker's own copy.
+ */
+export class PackageStore {
+  readonly #packagesDir: string;
+  readonly #cacheDir: string;
+  readonly #pacoteOptions: Record<string, unknown>;
+  readonly #hostVersions = new Map<string, string>();
+
+  constructor(options: PackageStoreOptions) {
+    this.#packagesDir = path.join(options.workerDir, 'packages');
+    this.#cacheDir = path.join(options.workerDir, 'cacache');
+    const registry = options.registryUrl;
+    this.#pacoteOptions = { registry, cache: this.#cacheDir, fetchRetries: 2, timeout: 30_000 };
+    if (options.registryToken) {
+      this.#pacoteOptions[`${registry.replace(/^https?:/, '')}:_authToken`] = options.registryToken;
+    }
+  }
+
+  /** Links the host SDK where extracted packages resolve it. Run once at start. */
+  async linkHostPackages(): Promise<void> {
+    const require = createRequire(import.meta.url);
+    for (const name of hostProvided) {
+      const manifestFile = require.resolve(`${name}/package.json`);
+      const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { version: string };
+      this.#hostVersions.set(name, manifest.version);
+      const link = path.join(this.#packagesDir, 'node_modules', name);
+      const target = path.dirname(manifestFile);
+      if ((await readlink(link).catch(() => undefined)) === target) continue;
+      await mkdir(path.dirname(link), { recursive: true });
+      await rm(link, { recursive: true, force: true });
+      await symlink(target, link, 'dir');
+    }
+  }
+
+  /** Returns the local copy of `pinned`, fetching and verifying it first if it is not cached. */
+  async get(pinned: PinnedPackage): Promise<LocalPackage> {
+    const root = path.join(this.#packagesDir, cacheKey(pinned));
+    const local: LocalPackage = {
+      ...pinned,
+      root,
+      entryFile: path.join(root, 'entry.mjs'),
+    };
+    if (!(await exists(path.join(root, '.complete')))) await this.#fetch(pinned, root);
+    await this.#checkCompatibility(local);
+    return local;
+  }
+
+  /** True when the package is on disk, so it can be served without the registry. */
+  async has(pinned: PinnedPackage): Promise<boolean> {
+    return exists(path.join(this.#packagesDir, cacheKey(pinned), '.complete'));
+  }
+
+  async #fetch(pinned: PinnedPackage, root: string): Promise<void> {
+    const staging = `${root}.${process.pid}.${Date.now()}.partial`;
+    const packageDir = path.join(staging, 'node_modules', pinned.name);
+    try {
+      // pacote checks the tarball against `integrity` and fails with EINTEGRITY on a
+      // mismatch, before anything is moved into the cache.
+      await pacote.extract(`${pinned.name}@${pinned.version}`, packageDir, {
+        ...this.#pacoteOptions,
+        integrity: pinned.integrity,
+      });
+      const entry =
+        `import * as namespace from ${JSON.stringify(pinned.name)};\n` +
+        'export default namespace;\n';
+      await writeFile(path.join(staging, 'entry.mjs'), entry);
+      await writeFile(path.join(staging, '.complete'), `${JSON.stringify(pinned)}\n`);
+      await rm(root, { recursive: true, force: true });
+      await rename(staging, root);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      const code = (error as { code?: unknown }).code;
+      if (code === 'EINTEGRITY') {
+        throw new LoadError(
+          'EINTEGRITY',
+          `tarball of ${pinned.name}@${pinned.version} does not match the pinned integrity ` +
+            `${pinned.integrity}; the registry copy was changed, so it was not installed`,
+          pinned.name,
+          pinned.version,
+          { cause: error },
+        );
+      }
+      throw new LoadError(
+        typeof code === 'string' && (code === 'E404' || code === 'ETARGET') ? code : 'FETCH_FAILED',
+        `fetching ${pinned.name}@${pinned.version} failed: ${(error as Error).message}`,
+        pinned.name,
+        pinned.version,
+        { cause: error },
+      );
+    }
+  }
+
+  async #checkCompatibility(local: LocalPackage): Promise<void> {
+    const manifestFile = path.join(local.root, 'node_modules', local.name, 'package.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
+      peerDependencies?: Record<string, string>;
+      engines?: { node?: string };
+    };
+    for (const [name, hostVersion] of this.#hostVersions) {
+      const range = manifest.peerDependencies?.[name];
+      if (range && !semver.satisfies(hostVersion, range, { includePrerelease: true })) {
+        throw new LoadError(
+          'PEER_DEPENDENCY_MISMATCH',
+          `${local.name}@${local.version} needs ${name}@${range}, but this worker provides ${hostVersion}; ` +
+            `widen the peer range or run a worker with a matching SDK`,
+          local.name,
+          local.version,
+        );
+      }
+    }
+    const nodeRange = manifest.engines?.node;
+    if (nodeRange && !semver.satisfies(process.versions.node, nodeRange)) {
+      throw new LoadError(
+        'ENGINE_MISMATCH',
+        `${local.name}@${local.version} needs Node.js ${nodeRange}, but this worker runs ${process.versions.node}`,
+        local.name,
+        local.version,
+      );
+    }
+  }
+}
+
+/** A folder name that is unique per name, version and integrity, and safe on every file system. */
+function cacheKey(pinned: PinnedPackage): string {
+  const digest = createHash('sha256').update(pinned.integrity).digest('hex').slice(0, 16);
+  const safeName = pinned.name.replace('/', '+');
+  return `${safeName}@${pinned.version}-${digest}`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,345 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import {
+  DeployApiClient,
+  type PinnedPackage,
+  type TaskQueueState,
+} from '@activity-deploy/deploy-api/client';
+import type { Logger } from 'pino';
+import { LoadError } from '../errors.js';
+import type { ActivityEntry, FailureInfo } from '../ipc.js';
+import type { WorkerOptions } from '../options.js';
+import { AppliedStateFile } from './applied-state.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { GenerationProcess } from './generation-process.js';
+import { PackageStore } from './package-store.js';
+
+export type SupervisorState = 'starting' | 'idle' | 'serving' | 'stopping' | 'stopped';
+
+export interface GenerationStatus {
+  id: number;
+  pid: number | undefined;
+  revision: number;
+  state: string;
+  startedAt: string;
+}
+
+export interface FailureRecord extends FailureInfo {
+  revision: number;
+  at: string;
+}
+
+/** What `/status` returns. */
+export interface WorkerStatus {
+  workerId: string;
+  taskQueue: string;
+  state: SupervisorState;
+  desiredRevision: number | null;
+  appliedRevision: number | null;
+  packages: PinnedPackage[];
+  activities: ActivityEntry[];
+  generation: GenerationStatus | null;
+  draining: GenerationStatus[];
+  lastError: FailureRecord | null;
+  deployApi: { reachable: boolean; lastContactAt: string | null };
+  versions: { node: string; temporalSdk: string };
+}
+
+const sdkVersion = (
+  createRequire(import.meta.url)('@temporalio/worker/package.json') as { version: string }
+).version;
+
+/**
+ * Keeps one generation process serving the desired revision of a task queue. It
+ * long-polls the deploy API, fetches and verifies the pinned tarballs, starts the next
+ * generation, and drains the previous one only once the next one's Worker is running.
+ * A revision that fails to apply never replaces the one that is serving.
+ */
+export class Supervisor {
+  readonly #options: Readonly<WorkerOptions>;
+  readonly #log: Logger;
+  readonly #client: DeployApiClient;
+  readonly #store: PackageStore;
+  readonly #appliedFile: AppliedStateFile;
+  readonly #stopController = new AbortController();
+
+  #state: SupervisorState = 'starting';
+  #desired: TaskQueueState | undefined;
+  #applied: TaskQueueState | undefined;
+  #current: GenerationProcess | undefined;
+  readonly #draining = new Set<GenerationProcess>();
+  #nextGenerationId = 1;
+  #lastError: FailureRecord | null = null;
+  #failedAttempts = 0;
+  #retryAt = 0;
+  #wake: (() => void) | undefined;
+  #lastContactAt: Date | null = null;
+  #reachable = false;
+  #loops: Promise<void>[] = [];
+
+  constructor(options: Readonly<WorkerOptions>, logger: Logger) {
+    this.#options = options;
+    this.#log = logger.child({ taskQueue: options.taskQueue });
+    this.#client = new DeployApiClient({
+      url: options.deployApiUrl,
+      token: options.deployApiToken,
+    });
+    const workerDir = path.join(options.dataDir, 'worker');
+    this.#store = new PackageStore({
+      workerDir,
+      registryUrl: options.registryUrl,
+      registryToken: options.registryToken,
+    });
+    this.#appliedFile = new AppliedStateFile(workerDir, options.taskQueue);
+  }
+
+  /** Restores the last applied revision from disk, then starts watching the deploy API. */
+  async start(): Promise<void> {
+    await this.#store.linkHostPackages();
+    const restored = await this.#appliedFile.read();
+    if (restored) {
+      this.#log.info({ revision: restored.revision }, 'restoring last applied revision');
+      this.#desired = restored;
+    }
+    this.#loops = [this.#watch(), this.#reconcile()];
+  }
+
+  /** Drains every generation within the grace period and stops watching. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#setState('stopping');
+    this.#stopController.abort();
+    this.#wake?.();
+    await Promise.allSettled(this.#loops);
+    const generations = [...this.#draining, ...(this.#current ? [this.#current] : [])];
+    await Promise.all(generations.map((generation) => generation.drain()));
+    this.#setState('stopped');
+  }
+
+  /** Kills every generation at once, for a second SIGTERM. */
+  kill(): void {
+    this.#current?.kill();
+    for (const generation of this.#draining) generation.kill();
+  }
+
+  get ready(): boolean {
+    return this.#current?.state === 'running';
+  }
+
+  status(): WorkerStatus {
+    return {
+      workerId: this.#options.workerId,
+      taskQueue: this.#options.taskQueue,
+      state: this.#state,
+      desiredRevision: this.#desired?.revision ?? null,
+      appliedRevision: this.#applied?.revision ?? null,
+      packages: this.#applied?.packages ?? [],
+      activities: this.#current?.activities ?? [],
+      generation: this.#current ? generationStatus(this.#current) : null,
+      draining: [...this.#draining].map(generationStatus),
+      lastError: this.#lastError,
+      deployApi: {
+        reachable: this.#reachable,
+        lastContactAt: this.#lastContactAt?.toISOString() ?? null,
+      },
+      versions: { node: process.versions.node, temporalSdk: sdkVersion },
+    };
+  }
+
+  async #watch(): Promise<void> {
+    const signal = this.#stopController.signal;
+    let etag: string | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      const wait = this.#options.pollWaitSeconds;
+      try {
+        const result = await this.#client.getState(this.#options.taskQueue, {
+          etag,
+          waitSeconds: wait,
+          signal: AbortSignal.any([signal, AbortSignal.timeout((wait + 15) * 1000)]),
+        });
+        failures = 0;
+        this.#reachable = true;
+        this.#lastContactAt = new Date();
+        if (!result.notModified) {
+          etag = result.etag;
+          if (result.state.revision !== this.#desired?.revision) {
+            this.#log.info({ revision: result.state.revision }, 'desired revision changed');
+            this.#desired = result.state;
+            this.#failedAttempts = 0;
+            this.#retryAt = 0;
+            this.#wake?.();
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        failures += 1;
+        this.#reachable = false;
+        const delay = backoffDelay(failures, this.#options.retryMaxMs);
+        this.#log.warn(
+          { err: error, attempt: failures, retryInMs: delay },
+          'deploy API poll failed',
+        );
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  async #reconcile(): Promise<void> {
+    const signal = this.#stopController.signal;
+    while (!signal.aborted) {
+      const target = this.#desired;
+      if (!target || !this.#needsApply(target)) {
+        await this.#sleepUntilWoken();
+        continue;
+      }
+      const waitMs = this.#retryAt - Date.now();
+      if (waitMs > 0) {
+        await this.#sleepUntilWoken(waitMs);
+        continue;
+      }
+      try {
+        await this.#apply(target);
+        this.#failedAttempts = 0;
+        this.#retryAt = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#recordFailure(target.revision, error);
+      }
+    }
+  }
+
+  #needsApply(target: TaskQueueState): boolean {
+    if (this.#applied?.revision !== target.revision) return true;
+    return target.packages.length > 0 && this.#current === undefined;
+  }
+
+  async #apply(target: TaskQueueState): Promise<void> {
+    const log = this.#log.child({ revision: target.revision });
+    const started = Date.now();
+    if (target.packages.length === 0) {
+      this.#retire(this.#current);
+      this.#current = undefined;
+      await this.#markApplied(target);
+      log.info('no packages pinned, no generation serving');
+      return;
+    }
+
+    const local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
+    const generation = new GenerationProcess({
+      id: this.#nextGenerationId++,
+      revision: target.revision,
+      taskQueue: this.#options.taskQueue,
+      identity: `${this.#options.workerId}/gen-${this.#nextGenerationId - 1}`,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      shutdownForceMs: this.#options.shutdownForceMs,
+      loadTimeoutMs: this.#options.loadTimeoutMs,
+      logger: this.#log,
+    });
+    await generation.load(local);
+
+    if (this.#stopController.signal.aborted) {
+      await generation.drain();
+      return;
+    }
+    const previous = this.#current;
+    this.#current = generation;
+    this.#watchForCrash(generation);
+    this.#retire(previous);
+    await this.#markApplied(target);
+    log.info(
+      {
+        generation: generation.id,
+        pid: generation.pid,
+        durationMs: Date.now() - started,
+        packages: target.packages.map((entry) => `${entry.name}@${entry.version}`),
+      },
+      'revision applied',
+    );
+  }
+
+  async #markApplied(target: TaskQueueState): Promise<void> {
+    this.#applied = target;
+    if (this.#lastError?.revision !== undefined && this.#lastError.revision <= target.revision) {
+      this.#lastError = null;
+    }
+    this.#setState(this.#current ? 'serving' : 'idle');
+    await this.#appliedFile.write(target);
+  }
+
+  #retire(generation: GenerationProcess | undefined): void {
+    if (!generation) return;
+    this.#draining.add(generation);
+    void generation.drain().then(() => this.#draining.delete(generation));
+  }
+
+  #watchForCrash(generation: GenerationProcess): void {
+    void generation.exited.then((code) => {
+      if (generation !== this.#current || this.#stopController.signal.aborted) return;
+      this.#current = undefined;
+      this.#setState('idle');
+      this.#recordFailure(
+        generation.revision,
+        new LoadError(
+          'GENERATION_EXITED',
+          `generation ${generation.id} exited unexpectedly (${code})`,
+        ),
+      );
+    });
+  }
+
+  #recordFailure(revision: number, error: unknown): void {
+    const info =
+      error instanceof LoadError
+        ? error.toFailureInfo()
+        : { code: 'INTERNAL_ERROR', message: (error as Error)?.message ?? String(error) };
+    this.#failedAttempts += 1;
+    const delay = backoffDelay(this.#failedAttempts, this.#options.retryMaxMs);
+    this.#retryAt = Date.now() + delay;
+    this.#lastError = { ...info, revision, at: new Date().toISOString() };
+    this.#log.error(
+      {
+        err: error,
+        code: info.code,
+        package: info.package,
+        version: info.version,
+        revision,
+        attempt: this.#failedAttempts,
+        retryInMs: delay,
+        servingRevision: this.#current?.revision ?? null,
+      },
+      'revision not applied',
+    );
+    this.#wake?.();
+  }
+
+  #sleepUntilWoken(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
+      this.#wake = done;
+      if (this.#stopController.signal.aborted) done();
+    });
+  }
+
+  #setState(state: SupervisorState): void {
+    if (state === this.#state) return;
+    this.#log.info({ from: this.#state, to: state }, 'worker state changed');
+    this.#state = state;
+  }
+}
+
+function generationStatus(generation: GenerationProcess): GenerationStatus {
+  return {
+    id: generation.id,
+    pid: generation.pid,
+    revision: generation.revision,
+    state: generation.state,
+    startedAt: generation.startedAt.toISOString(),
+  };
+}
