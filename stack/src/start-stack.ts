@@ -27,6 +27,8 @@ export interface StackOptions {
   proxyNpmjs: boolean;
   /** Environment passed on to the worker, such as WORKER_SHUTDOWN_GRACE_SECONDS. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Where the worker's output goes. @default 'inherit' */
+  workerStdio?: 'inherit' | 'ignore' | number;
   log: (message: string) => void;
 }
 
@@ -103,6 +105,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const worker = await startWorkerProcess({
       httpPort: options.workerPort,
+      stdio: options.workerStdio ?? 'inherit',
       env: {
         ...options.workerEnv,
         DATA_DIR: options.dataDir,

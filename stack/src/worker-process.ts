@@ -6,8 +6,8 @@ export interface WorkerProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Port of the worker's HTTP server; must be set, so the caller knows where to probe. */
   httpPort: number;
-  /** Where the worker's stdout and stderr go. @default 'inherit' */
-  stdio?: 'inherit' | 'ignore';
+  /** Where the worker's stdout and stderr go: inherited, dropped, or a file descriptor. @default 'inherit' */
+  stdio?: 'inherit' | 'ignore' | number;
   startTimeoutMs?: number;
 }
 
