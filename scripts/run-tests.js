@@ -44,7 +44,10 @@ if (files.length === 0) {
 let server;
 const env = { ...process.env };
 if (!env.TEMPORAL_ADDRESS) {
-  server = await startTemporalDevServer({ headless: true, log: (message) => console.error(message) });
+  server = await startTemporalDevServer({
+    headless: true,
+    log: (message) => console.error(message),
+  });
   env.TEMPORAL_ADDRESS = server.address;
 }
 
@@ -56,6 +59,8 @@ const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...file
 const stop = () => child.kill('SIGTERM');
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-const code = await new Promise((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 1)));
+const code = await new Promise((resolve) =>
+  child.once('exit', (exitCode) => resolve(exitCode ?? 1)),
+);
 await server?.stop();
 process.exit(code);

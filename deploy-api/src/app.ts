@@ -20,8 +20,6 @@ export interface AppOptions {
   registryUrl: string;
   /** Token for reading from the registry, when it requires one. */
   registryToken?: string | undefined;
-  /** Folder for pacote's HTTP cache. */
-  cacheDir: string;
   /** Tokens allowed to write. */
   tokens: readonly WriteToken[];
   /** Maximum request body in bytes. */
@@ -84,7 +82,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     resolver: new RegistryResolver({
       registry: options.registryUrl,
       token: options.registryToken,
-      cacheDir: options.cacheDir,
     }),
     notifier: new ChangeNotifier(),
     authenticate: createBearerAuthenticator(options.tokens),
@@ -113,10 +110,9 @@ function toErrorResponse(error: FastifyError | ApiError): {
     };
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return {
-      statusCode: 413,
-      body: { error: { code: 'REQUEST_TOO_LARGE', message: error.message } },
-    };
+    const message =
+      'request body is larger than the limit set by DEPLOY_API_BODY_LIMIT; send a smaller body';
+    return { statusCode: 413, body: { error: { code: 'REQUEST_TOO_LARGE', message } } };
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return {

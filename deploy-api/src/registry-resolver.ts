@@ -1,4 +1,5 @@
-import pacote from 'pacote';
+import npmFetch from 'npm-registry-fetch';
+import pickManifest from 'npm-pick-manifest';
 import { ApiError } from './errors.js';
 import type { SpecKind } from './validation.js';
 
@@ -12,8 +13,6 @@ export interface RegistryResolverOptions {
   registry: string;
   /** Bearer token for reading from the registry, when it requires one. */
   token?: string | undefined;
-  /** Folder for pacote's HTTP cache. */
-  cacheDir: string;
 }
 
 /** Error codes from npm-registry-fetch and Node that mean the registry could not be reached. */
@@ -29,17 +28,19 @@ const unreachableCodes = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** Resolves a version spec to the exact version and integrity that the registry serves now. */
+/**
+ * Resolves a version spec to the exact version and integrity that the registry serves
+ * now. The packument is fetched with npm-registry-fetch and no HTTP cache: a dist-tag
+ * must resolve to what it points at now, and a registry that is down must fail the pin
+ * instead of answering from a stale copy.
+ */
 export class RegistryResolver {
-  readonly #pacoteOptions: pacote.Options;
+  readonly #fetchOptions: npmFetch.Options;
 
   constructor(options: RegistryResolverOptions) {
     const registry = options.registry.endsWith('/') ? options.registry : `${options.registry}/`;
-    const pacoteOptions: Record<string, unknown> = {
+    const fetchOptions: Record<string, unknown> = {
       registry,
-      cache: options.cacheDir,
-      // A pin must see a version published a moment ago, so always revalidate.
-      preferOnline: true,
       fetchRetries: 1,
       fetchRetryMintimeout: 200,
       fetchRetryMaxtimeout: 1000,
@@ -47,19 +48,20 @@ export class RegistryResolver {
     };
     if (options.token) {
       // npm-registry-fetch matches credentials by the registry URL without its scheme.
-      pacoteOptions[`${registry.replace(/^https?:/, '')}:_authToken`] = options.token;
+      fetchOptions[`${registry.replace(/^https?:/, '')}:_authToken`] = options.token;
     }
-    this.#pacoteOptions = pacoteOptions as pacote.Options;
+    this.#fetchOptions = fetchOptions as npmFetch.Options;
   }
 
   async resolve(name: string, spec: string, kind: SpecKind): Promise<ResolvedVersion> {
-    let manifest: { version: string; _integrity?: unknown };
+    let manifest: ReturnType<typeof pickManifest>;
     try {
-      manifest = (await pacote.manifest(`${name}@${spec}`, this.#pacoteOptions)) as typeof manifest;
+      const packument = await npmFetch.json(`/${name.replace('/', '%2f')}`, this.#fetchOptions);
+      manifest = pickManifest(packument, spec);
     } catch (error) {
       throw translateRegistryError(error, name, spec, kind);
     }
-    const integrity = manifest._integrity;
+    const integrity = manifest.dist?.integrity;
     if (typeof integrity !== 'string' || !integrity.startsWith('sha512-')) {
       throw new ApiError(
         'VERSION_NOT_FOUND',

@@ -23,7 +23,6 @@ export async function startDeployApi(
     databaseFile: options.databaseFile,
     registryUrl: options.registryUrl,
     registryToken: options.registryToken,
-    cacheDir: path.join(options.dataDir, 'deploy-api', 'cache'),
     tokens: [{ name: 'admin', token }],
     bodyLimit: options.bodyLimit,
     logger:

@@ -14,7 +14,12 @@ describe('publish, pin, hot-swap and roll back', () => {
   let templateDir: string;
 
   const greet = (name: string) =>
-    runner.call({ activity: 'greet', args: [name], taskQueue: stack.taskQueue, maximumAttempts: 1 });
+    runner.call({
+      activity: 'greet',
+      args: [name],
+      taskQueue: stack.taskQueue,
+      maximumAttempts: 1,
+    });
 
   before(async () => {
     stack = await startTestStack();
@@ -108,13 +113,19 @@ describe('publish, pin, hot-swap and roll back', () => {
     assert.equal(rolledBack.packages[0]?.version, '1.0.0');
     await waitFor(
       'a greeting from 1.0.0 again',
-      async () => ((await greet('Ada')) === 'Hello, Ada! (@acme/greetings@1.0.0)' ? true : undefined),
+      async () =>
+        (await greet('Ada')) === 'Hello, Ada! (@acme/greetings@1.0.0)' ? true : undefined,
       10_000,
     );
 
     const { revisions } = await stack.client.revisions(stack.taskQueue);
     assert.deepEqual(
-      revisions.map((entry) => [entry.revision, entry.action, entry.packages[0]?.version, entry.reason]),
+      revisions.map((entry) => [
+        entry.revision,
+        entry.action,
+        entry.packages[0]?.version,
+        entry.reason,
+      ]),
       [
         [3, 'rollback', '1.0.0', 'bad release'],
         [2, 'pin', '1.1.0', 'next release'],

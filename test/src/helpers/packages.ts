@@ -9,7 +9,10 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 /** Writes the `.npmrc` that `npm publish` in `dir` needs: the registry and the publisher token. */
 export async function writeNpmrc(dir: string, registryUrl: string, token: string): Promise<void> {
   const hostPath = registryUrl.replace(/^https?:/, '');
-  await writeFile(path.join(dir, '.npmrc'), `registry=${registryUrl}\n${hostPath}:_authToken=${token}\n`);
+  await writeFile(
+    path.join(dir, '.npmrc'),
+    `registry=${registryUrl}\n${hostPath}:_authToken=${token}\n`,
+  );
 }
 
 /**

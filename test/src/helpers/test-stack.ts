@@ -31,7 +31,9 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
-    throw new Error('TEMPORAL_ADDRESS is not set: run the tests with npm test, which starts a dev server');
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: run the tests with npm test, which starts a dev server',
+    );
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'activity-deploy-test-'));
   const taskQueue = options.taskQueue ?? `test-${path.basename(dataDir).slice(-6)}`;
@@ -103,6 +105,9 @@ export async function waitFor<T>(
 }
 
 /** Runs npm in `cwd` and returns its output; rejects with npm's stderr on a non-zero exit. */
-export async function npm(cwd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+export async function npm(
+  cwd: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string }> {
   return run('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
 }

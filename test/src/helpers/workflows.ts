@@ -16,7 +16,10 @@ export interface WorkflowRunner {
 
 let runtimeInstalled = false;
 
-export async function startWorkflowRunner(address: string, namespace = 'default'): Promise<WorkflowRunner> {
+export async function startWorkflowRunner(
+  address: string,
+  namespace = 'default',
+): Promise<WorkflowRunner> {
   if (!runtimeInstalled) {
     // Keeps the SDK's routine state-change lines out of the test report.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -26,7 +29,11 @@ export async function startWorkflowRunner(address: string, namespace = 'default'
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
-  const worker: Worker = await createWorkflowWorker({ connection: nativeConnection, namespace, taskQueue });
+  const worker: Worker = await createWorkflowWorker({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+  });
   const running = worker.run();
 
   const start = async (call: ActivityCall) => {

@@ -1,0 +1,360 @@
+// The deploy API against a real Verdaccio and a real SQLite file: resolution of specs,
+// conditional GETs and long-polls, and the rejection of bad input without side effects.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startControlPlane, type ControlPlane } from './helpers/control-plane.js';
+import { publish, setVersion, writePackage } from './helpers/packages.js';
+import { npm } from './helpers/test-stack.js';
+
+const queue = 'orders';
+
+describe('deploy API', () => {
+  let plane: ControlPlane;
+
+  before(async () => {
+    plane = await startControlPlane();
+    const dir = await writePackage(
+      { name: '@acme/payments', version: '1.0.0', main: 'index.js' },
+      { 'index.js': 'exports.charge = async () => "charged";\n' },
+      plane.registry.url,
+      plane.registry.publisherToken,
+    );
+    await publish(dir);
+    await setVersion(dir, '1.2.0');
+    await publish(dir);
+    await setVersion(dir, '2.0.0-beta.1');
+    await npm(dir, ['publish', '--tag', 'beta']);
+  });
+
+  after(async () => {
+    await plane?.close();
+  });
+
+  test('unknown queue is revision 0 with no packages', async () => {
+    const response = await plane.request('GET', '/v1/task-queues/never-used');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, { taskQueue: 'never-used', revision: 0, packages: [] });
+    assert.equal(response.headers.get('etag'), '"r0"');
+  });
+
+  test('pin resolves a range to the exact version and integrity', async () => {
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme/payments`,
+      {
+        body: { version: '^1.0.0', reason: 'launch' },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.body.revision, 1);
+    assert.equal(response.body.changed, true);
+    assert.equal(response.body.packages[0].version, '1.2.0');
+    assert.match(response.body.packages[0].integrity, /^sha512-[A-Za-z0-9+/=]+$/);
+  });
+
+  test('pin accepts a URL-encoded scoped name and an exact version', async () => {
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme%2Fpayments`,
+      {
+        body: { version: '1.0.0' },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.body.revision, 2);
+    assert.equal(response.body.packages[0].version, '1.0.0');
+  });
+
+  test('pin resolves a dist-tag', async () => {
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme/payments`,
+      {
+        body: { version: 'beta' },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.body.packages[0].version, '2.0.0-beta.1');
+  });
+
+  test('pinning the pinned version creates no revision', async () => {
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme/payments`,
+      {
+        body: { version: '2.0.0-beta.1' },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.body.changed, false);
+    assert.equal(response.body.revision, 3);
+  });
+
+  test('If-None-Match with the current ETag returns 304', async () => {
+    const first = await plane.request('GET', `/v1/task-queues/${queue}`);
+    const etag = first.headers.get('etag') ?? '';
+    const second = await plane.request('GET', `/v1/task-queues/${queue}`, {
+      headers: { 'if-none-match': etag },
+    });
+    assert.equal(second.status, 304);
+    assert.equal(second.headers.get('etag'), etag);
+  });
+
+  test('long-poll returns 304 when nothing changes in time', async () => {
+    const started = Date.now();
+    const result = await plane.client.getState(queue, { etag: '"r3"', waitSeconds: 1 });
+    assert.equal(result.notModified, true);
+    assert.ok(Date.now() - started >= 900, 'the request was held for about one second');
+  });
+
+  test('long-poll wakes on a change', async () => {
+    const started = Date.now();
+    const poll = plane.client.getState(queue, { etag: '"r3"', waitSeconds: 30 });
+    setTimeout(() => void plane.client.pin(queue, '@acme/payments', '1.2.0'), 300);
+    const result = await poll;
+    assert.equal(result.notModified, false);
+    assert.ok(!result.notModified && result.state.revision === 4);
+    assert.ok(Date.now() - started < 5000, 'the poll returned right after the pin');
+  });
+
+  test('rejected requests leave the state as it was', async (t) => {
+    const before = await plane.request('GET', `/v1/task-queues/${queue}/revisions`);
+    const cases: Array<{
+      name: string;
+      method: string;
+      path: string;
+      body?: unknown;
+      rawBody?: string;
+      token?: string | null;
+      status: number;
+      code: string;
+      message: RegExp;
+    }> = [
+      {
+        name: 'version not in the registry',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: '9.9.9' },
+        status: 404,
+        code: 'VERSION_NOT_FOUND',
+        message: /"9\.9\.9" of @acme\/payments/,
+      },
+      {
+        name: 'dist-tag not in the registry',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: 'nightly' },
+        status: 404,
+        code: 'VERSION_NOT_FOUND',
+        message: /dist-tag "nightly"/,
+      },
+      {
+        name: 'package not in the registry',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/unknown`,
+        body: { version: '1.0.0' },
+        status: 404,
+        code: 'PACKAGE_NOT_FOUND',
+        message: /@acme\/unknown/,
+      },
+      {
+        name: 'invalid package name',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/Not%20Valid`,
+        body: { version: '1.0.0' },
+        status: 400,
+        code: 'INVALID_PACKAGE_NAME',
+        message: /"Not Valid"/,
+      },
+      {
+        name: 'version that does not parse',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: '>>1' },
+        status: 400,
+        code: 'INVALID_VERSION_SPEC',
+        message: /">>1"/,
+      },
+      {
+        name: 'git spec',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: 'github:acme/payments' },
+        status: 400,
+        code: 'INVALID_VERSION_SPEC',
+        message: /cannot be pinned/,
+      },
+      {
+        name: 'unknown body property',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: '1.0.0', force: true },
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /additional properties/,
+      },
+      {
+        name: 'missing version',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { reason: 'no version' },
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /version/,
+      },
+      {
+        name: 'body that is not JSON',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        rawBody: '{"version":',
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /JSON/i,
+      },
+      {
+        name: 'body over the size limit',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: '1.0.0', reason: 'x'.repeat(70_000) },
+        status: 413,
+        code: 'REQUEST_TOO_LARGE',
+        message: /limit/i,
+      },
+      {
+        name: 'invalid task queue',
+        method: 'PUT',
+        path: `/v1/task-queues/${encodeURIComponent('has space')}/packages/@acme/payments`,
+        body: { version: '1.0.0' },
+        status: 400,
+        code: 'INVALID_TASK_QUEUE',
+        message: /"has space"/,
+      },
+      {
+        name: 'write without a token',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        body: { version: '1.0.0' },
+        token: null,
+        status: 401,
+        code: 'UNAUTHORIZED',
+        message: /Authorization/,
+      },
+      {
+        name: 'write with a wrong token',
+        method: 'DELETE',
+        path: `/v1/task-queues/${queue}/packages/@acme/payments`,
+        token: 'wrong',
+        status: 401,
+        code: 'UNAUTHORIZED',
+        message: /invalid token/,
+      },
+      {
+        name: 'unpin of a package that is not pinned',
+        method: 'DELETE',
+        path: `/v1/task-queues/${queue}/packages/@acme/other`,
+        status: 404,
+        code: 'PACKAGE_NOT_PINNED',
+        message: /@acme\/other is not pinned/,
+      },
+      {
+        name: 'rollback to a revision that does not exist',
+        method: 'POST',
+        path: `/v1/task-queues/${queue}/rollback`,
+        body: { revision: 99 },
+        status: 404,
+        code: 'REVISION_NOT_FOUND',
+        message: /revision 99/,
+      },
+      {
+        name: 'rollback to revision 0',
+        method: 'POST',
+        path: `/v1/task-queues/${queue}/rollback`,
+        body: { revision: 0 },
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /revision/,
+      },
+      {
+        name: 'rollback of a queue with one revision',
+        method: 'POST',
+        path: '/v1/task-queues/fresh/rollback',
+        status: 409,
+        code: 'NOTHING_TO_ROLL_BACK',
+        message: /no earlier/,
+      },
+      {
+        name: 'long-poll longer than the maximum',
+        method: 'GET',
+        path: `/v1/task-queues/${queue}?wait=500`,
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /wait/,
+      },
+    ];
+    for (const entry of cases) {
+      const response = await plane.request(entry.method, entry.path, {
+        ...(entry.body === undefined ? {} : { body: entry.body }),
+        ...(entry.rawBody === undefined ? {} : { rawBody: entry.rawBody }),
+        ...(entry.token === undefined ? {} : { token: entry.token }),
+      });
+      t.diagnostic(`${entry.name}: ${response.status} ${response.body?.error?.code}`);
+      assert.equal(response.status, entry.status, entry.name);
+      assert.equal(response.body?.error?.code, entry.code, entry.name);
+      assert.match(response.body?.error?.message ?? '', entry.message, entry.name);
+    }
+    const afterwards = await plane.request('GET', `/v1/task-queues/${queue}/revisions`);
+    assert.deepEqual(afterwards.body, before.body);
+    const fresh = await plane.request('GET', '/v1/task-queues/fresh');
+    assert.equal(fresh.body.revision, 0);
+  });
+
+  test('unpin removes the package in a new revision', async () => {
+    const response = await plane.request(
+      'DELETE',
+      `/v1/task-queues/${queue}/packages/@acme/payments`,
+      {
+        body: { reason: 'retired' },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body.packages, []);
+    const history = await plane.client.revisions(queue, 1);
+    assert.equal(history.revisions[0]?.action, 'unpin');
+    assert.equal(history.revisions[0]?.reason, 'retired');
+  });
+
+  test('state survives a restart of the API', async () => {
+    const before = await plane.client.revisions(queue);
+    await plane.restartApi();
+    const afterwards = await plane.client.revisions(queue);
+    assert.deepEqual(afterwards, before);
+  });
+
+  test('OpenAPI document lists every route', async () => {
+    const response = await plane.request('GET', '/openapi.json');
+    assert.equal(response.status, 200);
+    assert.deepEqual(Object.keys(response.body.paths).sort(), [
+      '/v1/task-queues/{taskQueue}',
+      '/v1/task-queues/{taskQueue}/packages/{*}',
+      '/v1/task-queues/{taskQueue}/revisions',
+      '/v1/task-queues/{taskQueue}/rollback',
+    ]);
+    assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].put);
+    assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].delete);
+  });
+
+  test('registry down returns 503 and changes nothing', async () => {
+    const before = await plane.client.revisions(queue);
+    await plane.registry.close();
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme/payments`,
+      {
+        body: { version: '1.0.0' },
+      },
+    );
+    assert.equal(response.status, 503);
+    assert.equal(response.body.error.code, 'REGISTRY_UNAVAILABLE');
+    assert.deepEqual(await plane.client.revisions(queue), before);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DeployApiClient } from '@activity-deploy/deploy-api/client';
+import {
+  deployApiOptionsFromEnv,
+  startDeployApi,
+  type RunningDeployApi,
+} from '@activity-deploy/deploy-api';
+import {
+  resolveRegistryOptions,
+  startRegistry,
+  type RunningRegistry,
+} from '@activity-deploy/registry';
+
+/** The registry and the deploy API alone, for tests that need no worker or Temporal. */
+export interface ControlPlane {
+  dataDir: string;
+  registry: RunningRegistry;
+  api: RunningDeployApi;
+  client: DeployApiClient;
+  /** Sends a raw request to the deploy API, with the write token unless `token` is given. */
+  request(
+    method: string,
+    urlPath: string,
+    options?: {
+      body?: unknown;
+      rawBody?: string;
+      token?: string | null;
+      headers?: Record<string, string>;
+    },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  restartApi(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(): Promise<ControlPlane> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'activity-deploy-api-'));
+  const registry = await startRegistry(resolveRegistryOptions({ dataDir, port: 0 }));
+  const startApi = () =>
+    startDeployApi(
+      deployApiOptionsFromEnv({
+        DATA_DIR: dataDir,
+        DEPLOY_API_PORT: '0',
+        REGISTRY_URL: registry.url,
+      }),
+      false,
+    );
+  const plane: ControlPlane = {
+    dataDir,
+    registry,
+    api: await startApi(),
+    client: undefined as unknown as DeployApiClient,
+    async request(method, urlPath, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      const token = options.token === undefined ? plane.api.token : options.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined = options.rawBody;
+      if (options.body !== undefined) body = JSON.stringify(options.body);
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      const response = await fetch(new URL(urlPath.replace(/^\//, ''), plane.api.url), {
+        method,
+        headers,
+        body: body ?? null,
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        body: text ? JSON.parse(text) : undefined,
+        headers: response.headers,
+      };
+    },
+    async restartApi() {
+      await plane.api.close();
+      plane.api = await startApi();
+      plane.client = new DeployApiClient({ url: plane.api.url, token: plane.api.token });
+    },
+    async close() {
+      await plane.api.close();
+      await registry.close().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  plane.client = new DeployApiClient({ url: plane.api.url, token: plane.api.token });
+  return plane;
+}
