@@ -48,6 +48,18 @@ export async function loadActivities(packages: readonly LocalPackage[]): Promise
   return { functions, entries };
 }
 
+/**
+ * Errors that failed an import. On Node 20, a CommonJS module that throws while an ES
+ * module imports it rejects the import() and also raises unhandledRejection with the
+ * same error object, so the generation needs to tell that second report apart.
+ */
+const importErrors = new WeakSet<object>();
+
+/** True for an error that an import of a package already failed with. */
+export function isImportError(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && importErrors.has(reason);
+}
+
 async function importPackage(local: LocalPackage): Promise<Record<string, ActivityFunction>> {
   let namespace: Record<string, unknown>;
   try {
@@ -56,6 +68,7 @@ async function importPackage(local: LocalPackage): Promise<Record<string, Activi
     };
     namespace = entry.default;
   } catch (error) {
+    if (typeof error === 'object' && error !== null) importErrors.add(error);
     throw new LoadError(
       'IMPORT_FAILED',
       `importing ${local.name}@${local.version} failed: ${(error as Error)?.message ?? String(error)}`,

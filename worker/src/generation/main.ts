@@ -12,7 +12,7 @@ import {
 import { pino } from 'pino';
 import { LoadError } from '../errors.js';
 import type { GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
-import { loadActivities } from './load-activities.js';
+import { isImportError, loadActivities } from './load-activities.js';
 
 const taskQueue = requireEnv('TASK_QUEUE');
 const identity = requireEnv('GENERATION_IDENTITY');
@@ -128,3 +128,10 @@ process.on('disconnect', () => {
   else if (!worker) process.exit(0);
 });
 process.on('SIGINT', () => undefined);
+
+process.on('unhandledRejection', (reason) => {
+  // Already reported as IMPORT_FAILED; see isImportError.
+  if (isImportError(reason)) return;
+  // Keep Node's default for every other rejection: end the process with the error.
+  throw reason;
+});
