@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Publishes the activity package in the current folder (or PACKAGE_DIR) with plain
+// `npm publish`, then pins the published version on a task queue through the deploy
+// API. The reusable GitHub workflow runs this script; it needs nothing but Node and npm.
+//
+// Environment:
+//   DEPLOY_API_URL    deploy API base URL (required)
+//   DEPLOY_API_TOKEN  bearer token for writes (required)
+//   TASK_QUEUE        task queue to pin on, usually a staging queue (required)
+//   PACKAGE_DIR       folder of the package (default: the current folder)
+//   REGISTRY_URL      registry to check for an existing version (default: the package's
+//                     publishConfig.registry, else npm's own configuration)
+//   PIN_REASON        reason recorded with the pin (default: names the commit when
+//                     GITHUB_SHA is set)
+// Exit codes: 0 published (or already published) and pinned; 1 a step failed; 2 bad usage.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`missing ${name}: set it in the environment (see the header of this script)`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function isPublished(name, version, registry, cwd) {
+  const args = ['view', `${name}@${version}`, 'version', '--json'];
+  if (registry) args.push('--registry', registry);
+  try {
+    const { stdout } = await run('npm', args, { cwd });
+    return stdout.trim() !== '';
+  } catch (error) {
+    if (/E404|404 Not Found|is not in this registry/.test(error.stderr ?? '')) return false;
+    throw new Error(
+      `npm view ${name}@${version} failed: ${(error.stderr ?? error.message).trim()}`,
+    );
+  }
+}
+
+async function pin(apiUrl, token, taskQueue, name, version, reason) {
+  const url = new URL(
+    `v1/task-queues/${encodeURIComponent(taskQueue)}/packages/${encodeURIComponent(name)}`,
+    apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
+  );
+  const response = await fetch(url, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ version, reason }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const code = body?.error?.code ?? `HTTP_${response.status}`;
+    throw new Error(
+      `pinning ${name}@${version} on ${taskQueue} failed: ${code}: ${body?.error?.message ?? ''}`,
+    );
+  }
+  return body;
+}
+
+async function main() {
+  const apiUrl = required('DEPLOY_API_URL');
+  const token = required('DEPLOY_API_TOKEN');
+  const taskQueue = required('TASK_QUEUE');
+  const packageDir = path.resolve(process.env.PACKAGE_DIR ?? '.');
+  const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8'));
+  const { name, version } = manifest;
+  const registry = process.env.REGISTRY_URL || manifest.publishConfig?.registry;
+
+  if (await isPublished(name, version, registry, packageDir)) {
+    console.log(`${name}@${version} is already published; pinning it without publishing again`);
+  } else {
+    console.log(`publishing ${name}@${version}`);
+    try {
+      await run('npm', ['publish'], { cwd: packageDir, maxBuffer: 16 * 1024 * 1024 });
+    } catch (error) {
+      throw new Error(
+        `npm publish of ${name}@${version} failed: ${(error.stderr ?? error.message).trim()}`,
+      );
+    }
+  }
+
+  const sha = process.env.GITHUB_SHA;
+  const reason =
+    process.env.PIN_REASON ||
+    (sha
+      ? `published by CI from ${process.env.GITHUB_REPOSITORY ?? 'a repository'}@${sha}`
+      : 'published by CI');
+  const result = await pin(apiUrl, token, taskQueue, name, version, reason);
+  console.log(
+    result.changed
+      ? `pinned ${name}@${version} on ${taskQueue} as revision ${result.revision}`
+      : `${name}@${version} was already pinned on ${taskQueue} (revision ${result.revision})`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
