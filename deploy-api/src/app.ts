@@ -59,7 +59,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
       },
     },
-    refResolver: { buildLocalReference: (json) => String(json.$id) },
+    // Name components after each schema's $id (Error, Revision, …) instead of def-0, def-1.
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {

@@ -50,7 +50,7 @@ export class RegistryResolver {
       // npm-registry-fetch matches credentials by the registry URL without its scheme.
       fetchOptions[`${registry.replace(/^https?:/, '')}:_authToken`] = options.token;
     }
-    this.#fetchOptions = fetchOptions as npmFetch.Options;
+    this.#fetchOptions = fetchOptions;
   }
 
   async resolve(name: string, spec: string, kind: SpecKind): Promise<ResolvedVersion> {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/sqlite-store.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sqlite-store-'));
@@ -55,13 +55,8 @@ test('database from a newer schema is refused', () => {
   const file = path.join(dir, 'newer.db');
   const store = new SqliteStore(file);
   store.close();
-  const Database = loadDatabase();
   const raw = new Database(file);
   raw.pragma('user_version = 99');
   raw.close();
   assert.throws(() => new SqliteStore(file), /schema is version 99/);
 });
-
-function loadDatabase(): typeof import('better-sqlite3') {
-  return createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-}

@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createWorkflowWorker, workflowTaskQueue } from './workflow-worker.js';
+import type { greeting } from './workflows.js';
 
 const localEnv = path.resolve(process.env.DATA_DIR ?? '.data', 'local.env');
 if (existsSync(localEnv)) process.loadEnvFile(localEnv);
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const activityTaskQueue = process.env.TASK_QUEUE;
   if (!activityTaskQueue)
     throw new Error('missing TASK_QUEUE: start the stack with npm start first');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   const config = loadClientConnectConfig();
   const namespace = config.namespace ?? 'default';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     taskQueue: workflowTaskQueue(activityTaskQueue),
   });
   const result = await worker.runUntil(
-    client.workflow.execute('greeting', {
+    client.workflow.execute<typeof greeting>('greeting', {
       taskQueue: workflowTaskQueue(activityTaskQueue),
       workflowId: `greeting-${Date.now()}`,
       args: [name, activityTaskQueue],

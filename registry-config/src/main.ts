@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import path from 'node:path';
 import { pino } from 'pino';
 import { registryOptionsFromEnv } from './options.js';
 import { startRegistry } from './registry-server.js';
@@ -9,7 +10,13 @@ async function main(): Promise<void> {
   const options = registryOptionsFromEnv();
   const registry = await startRegistry(options);
   logger.info(
-    { url: registry.url, dataDir: options.dataDir, proxyNpmjs: options.proxyNpmjs },
+    {
+      url: registry.url,
+      dataDir: options.dataDir,
+      proxyNpmjs: options.proxyNpmjs,
+      // The password is in this file; `npm login` with it returns a publish token.
+      publisherCredentials: path.join(options.dataDir, 'registry', 'publisher.json'),
+    },
     'registry listening',
   );
 

@@ -57,7 +57,7 @@ export async function loginPublisher(
   if (!response.ok || typeof body.token !== 'string') {
     throw new Error(
       `registry login for ${credentials.name} failed with HTTP ${response.status}` +
-        (body.error ? `: ${String(body.error)}` : '') +
+        (body.error === undefined ? '' : `: ${JSON.stringify(body.error)}`) +
         '; delete the registry folder of the data directory to create the account again',
     );
   }

@@ -23,7 +23,7 @@ export async function startRegistry(options: Readonly<RegistryOptions>): Promise
   );
   const config = await buildVerdaccioConfig(options);
   // runServer returns a plain, not yet listening, http.Server.
-  const server = (await runServer(config as never)) as Server;
+  const server = (await runServer(config)) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     temporalAddress: process.env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     proxyNpmjs: process.env.REGISTRY_PROXY_NPMJS === 'true',
+    publisherName: process.env.REGISTRY_PUBLISHER || undefined,
     log,
   });
   log(

@@ -25,6 +25,8 @@ export interface StackOptions {
   temporalAddress?: string | undefined;
   temporalNamespace: string;
   proxyNpmjs: boolean;
+  /** Name of the local publisher account. @default 'publisher' */
+  publisherName?: string | undefined;
   /** Environment passed on to the worker, such as WORKER_SHUTDOWN_GRACE_SECONDS. */
   workerEnv?: NodeJS.ProcessEnv;
   /** Where the worker's output goes. @default 'inherit' */
@@ -67,6 +69,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         dataDir: options.dataDir,
         port: options.registryPort,
         proxyNpmjs: options.proxyNpmjs,
+        publisherName: options.publisherName,
       }),
     );
     started.push(() => registry.close());
@@ -86,7 +89,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const temporal = await temporalPromise;
     if (temporal) started.push(() => temporal.stop());
-    const temporalAddress = temporal?.address ?? (options.temporalAddress as string);
+    const temporalAddress = temporal?.address ?? options.temporalAddress ?? '';
     options.log(
       `Temporal     ${temporalAddress}${temporal?.uiUrl ? ` (web UI ${temporal.uiUrl})` : ''}`,
     );

@@ -14,12 +14,15 @@ export type WorkerErrorCode =
   | 'ACTIVITY_NAME_CLASH'
   | 'WORKER_START_FAILED'
   | 'GENERATION_EXITED'
-  | 'LOAD_TIMED_OUT';
+  | 'LOAD_TIMED_OUT'
+  | 'E404'
+  | 'ETARGET'
+  | 'INTERNAL_ERROR';
 
 /** A failure to apply a revision, carrying the package that caused it. */
 export class LoadError extends Error {
   constructor(
-    readonly code: WorkerErrorCode | string,
+    readonly code: WorkerErrorCode,
     message: string,
     readonly packageName?: string,
     readonly version?: string,
@@ -39,6 +42,6 @@ export class LoadError extends Error {
   }
 
   static fromFailureInfo(info: FailureInfo): LoadError {
-    return new LoadError(info.code, info.message, info.package, info.version);
+    return new LoadError(info.code as WorkerErrorCode, info.message, info.package, info.version);
   }
 }

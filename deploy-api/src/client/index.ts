@@ -46,7 +46,7 @@ export class DeployApiClient {
   async getState(taskQueue: string, options: GetStateOptions = {}): Promise<GetStateResult> {
     const url = this.#url(`v1/task-queues/${encodeURIComponent(taskQueue)}`);
     if (options.waitSeconds) url.searchParams.set('wait', String(options.waitSeconds));
-    const headers: Record<string, string> = {};
+    const headers = this.#headers();
     if (options.etag) headers['if-none-match'] = options.etag;
     const response = await fetch(url, { headers, signal: options.signal ?? null });
     const etag = response.headers.get('etag') ?? '';
@@ -85,14 +85,18 @@ export class DeployApiClient {
   async revisions(taskQueue: string, limit?: number): Promise<RevisionList> {
     const url = this.#url(`${queuePath(taskQueue)}/revisions`);
     if (limit !== undefined) url.searchParams.set('limit', String(limit));
-    return parse<RevisionList>(await fetch(url));
+    return parse<RevisionList>(await fetch(url, { headers: this.#headers() }));
   }
 
   async #write<T>(method: string, path: string, body: unknown): Promise<T> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const headers = { ...this.#headers(), 'content-type': 'application/json' };
     const response = await fetch(this.#url(path), { method, headers, body: JSON.stringify(body) });
     return parse<T>(response);
+  }
+
+  /** Headers of every request: the token, when one is set, goes with reads too. */
+  #headers(): Record<string, string> {
+    return this.#token ? { authorization: `Bearer ${this.#token}` } : {};
   }
 
   #url(path: string): URL {
