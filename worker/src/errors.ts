@@ -6,6 +6,7 @@ import type { FailureInfo } from './ipc.js';
  */
 export type WorkerErrorCode =
   | 'FETCH_FAILED'
+  | 'INSTALL_FAILED'
   | 'EINTEGRITY'
   | 'PEER_DEPENDENCY_MISMATCH'
   | 'ENGINE_MISMATCH'

@@ -37,6 +37,8 @@ export interface WorkerOptions {
   loadTimeoutMs: number;
   /** `WORKER_RETRY_MAX_SECONDS`: cap of the backoff between failed attempts. @default 60 */
   retryMaxMs: number;
+  /** `WORKER_INSTALL_SCRIPTS`: run install scripts of package dependencies. @default false */
+  installScripts: boolean;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
 }
@@ -82,6 +84,7 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_LOAD_TIMEOUT_SECONDS', env.WORKER_LOAD_TIMEOUT_SECONDS, 60, 1, 3600),
     retryMaxMs:
       1000 * parseNumber('WORKER_RETRY_MAX_SECONDS', env.WORKER_RETRY_MAX_SECONDS, 60, 1, 3600),
+    installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',
   });
 }
@@ -101,6 +104,13 @@ function parseNumber(
     );
   }
   return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`invalid ${name} ${JSON.stringify(raw)}: expected true or false`);
 }
 
 function parseUrl(name: string, raw: string): string {

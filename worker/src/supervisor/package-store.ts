@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, symlink, writeFile, readlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import Arborist from '@npmcli/arborist';
 import pacote from 'pacote';
 import semver from 'semver';
 import type { PinnedPackage } from '@activity-deploy/deploy-api/client';
@@ -16,6 +17,8 @@ export interface PackageStoreOptions {
   workerDir: string;
   registryUrl: string;
   registryToken?: string | undefined;
+  /** Run install scripts of dependencies. */
+  installScripts: boolean;
 }
 
 /**
@@ -32,10 +35,12 @@ export class PackageStore {
   readonly #cacheDir: string;
   readonly #pacoteOptions: Record<string, unknown>;
   readonly #hostVersions = new Map<string, string>();
+  readonly #installScripts: boolean;
 
   constructor(options: PackageStoreOptions) {
     this.#packagesDir = path.join(options.workerDir, 'packages');
     this.#cacheDir = path.join(options.workerDir, 'cacache');
+    this.#installScripts = options.installScripts;
     const registry = options.registryUrl;
     this.#pacoteOptions = { registry, cache: this.#cacheDir, fetchRetries: 2, timeout: 30_000 };
     if (options.registryToken) {
@@ -87,6 +92,7 @@ export class PackageStore {
         ...this.#pacoteOptions,
         integrity: pinned.integrity,
       });
+      await this.#installDependencies(pinned, packageDir);
       const entry =
         `import * as namespace from ${JSON.stringify(pinned.name)};\n` +
         'export default namespace;\n';
@@ -96,6 +102,7 @@ export class PackageStore {
       await rename(staging, root);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
+      if (error instanceof LoadError) throw error;
       const code = (error as { code?: unknown }).code;
       if (code === 'EINTEGRITY') {
         throw new LoadError(
@@ -114,6 +121,49 @@ export class PackageStore {
         pinned.version,
         { cause: error },
       );
+    }
+  }
+
+  /**
+   * Installs the package's production dependencies into its own `node_modules` with
+   * arborist, from the same registry with the same credentials. Peer dependencies are
+   * not installed: the host's SDK is found through the links that linkHostPackages made.
+   */
+  async #installDependencies(pinned: PinnedPackage, packageDir: string): Promise<void> {
+    const manifestFile = path.join(packageDir, 'package.json');
+    const original = await readFile(manifestFile, 'utf8');
+    const manifest = JSON.parse(original) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: unknown;
+    };
+    if (!manifest.dependencies || Object.keys(manifest.dependencies).length === 0) return;
+    // Arborist resolves the root's dev dependencies even when it omits them from disk,
+    // and those are often not in this registry. It reads them from package.json only,
+    // so they are left out for the install and the published file is put back after.
+    delete manifest.devDependencies;
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const arborist = new Arborist({
+      ...this.#pacoteOptions,
+      path: packageDir,
+      ignoreScripts: !this.#installScripts,
+      legacyPeerDeps: true,
+      audit: false,
+      fund: false,
+    });
+    try {
+      await arborist.reify({ omit: ['dev', 'peer'], save: false, packageLock: false });
+    } catch (error) {
+      throw new LoadError(
+        'INSTALL_FAILED',
+        `installing the dependencies of ${pinned.name}@${pinned.version} failed: ` +
+          `${(error as Error).message}; publish them to the registry, or set ` +
+          'REGISTRY_PROXY_NPMJS=true on the registry for public packages',
+        pinned.name,
+        pinned.version,
+        { cause: error },
+      );
+    } finally {
+      await writeFile(manifestFile, original);
     }
   }
 

@@ -89,6 +89,7 @@ export class Supervisor {
       workerDir,
       registryUrl: options.registryUrl,
       registryToken: options.registryToken,
+      installScripts: options.installScripts,
     });
     this.#appliedFile = new AppliedStateFile(workerDir, options.taskQueue);
   }
