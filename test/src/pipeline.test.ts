@@ -96,6 +96,8 @@ describe('publish, pin, hot-swap and roll back', () => {
     const during = await stack.workerStatus();
     assert.equal(during.appliedRevision, 2);
     assert.notEqual(during.generation?.pid, before.generation?.pid);
+    assert.equal(typeof before.spare?.pid, 'number', 'a spare generation waits before the swap');
+    assert.equal(during.generation?.pid, before.spare?.pid, 'the swap loads the spare');
     assert.ok(
       during.draining.some((generation) => generation.pid === before.generation?.pid),
       'the 1.0.0 generation drains while its activity runs',

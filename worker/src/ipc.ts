@@ -30,6 +30,7 @@ export type SupervisorMessage =
   { type: 'load'; revision: number; packages: LocalPackage[] } | { type: 'shutdown' };
 
 export type GenerationMessage =
+  | { type: 'idle' }
   | { type: 'loaded'; activities: ActivityEntry[] }
   | { type: 'running' }
   | { type: 'failed'; error: FailureInfo }

@@ -37,6 +37,11 @@ export interface WorkerOptions {
   loadTimeoutMs: number;
   /** `WORKER_RETRY_MAX_SECONDS`: cap of the backoff between failed attempts. @default 60 */
   retryMaxMs: number;
+  /**
+   * `WORKER_SPARE_GENERATION`: keep one generation process started, with the SDK loaded
+   * and connected, so that a swap does not wait for a new process. @default true
+   */
+  spareGeneration: boolean;
   /** `WORKER_INSTALL_SCRIPTS`: run install scripts of package dependencies. @default false */
   installScripts: boolean;
   /** `LOG_LEVEL`. @default 'info' */
@@ -84,6 +89,7 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_LOAD_TIMEOUT_SECONDS', env.WORKER_LOAD_TIMEOUT_SECONDS, 60, 1, 3600),
     retryMaxMs:
       1000 * parseNumber('WORKER_RETRY_MAX_SECONDS', env.WORKER_RETRY_MAX_SECONDS, 60, 1, 3600),
+    spareGeneration: parseBoolean('WORKER_SPARE_GENERATION', env.WORKER_SPARE_GENERATION, true),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',
   });

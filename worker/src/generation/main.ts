@@ -1,6 +1,8 @@
 // A generation: one child process that runs one activity set in one Temporal Worker.
-// The supervisor sends `load`, waits for `running`, and later sends `shutdown`. The
-// process exits when its Worker has drained, which is how old activity code is freed.
+// It loads the SDK and connects to Temporal first, reports `idle`, and then waits, so
+// the supervisor can keep one ready as a spare. The supervisor sends `load`, waits for
+// `running`, and later sends `shutdown`. The process exits when its Worker has drained,
+// which is how old activity code is freed.
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import {
   DefaultLogger,
@@ -24,6 +26,8 @@ const logger = pino({ name: 'generation', level: process.env.LOG_LEVEL ?? 'info'
 });
 
 let worker: Worker | undefined;
+/** True once `load` arrived: from then on the process exits only through start(). */
+let loading = false;
 let shutdownRequested = false;
 
 // The supervisor decides when a generation stops, so the SDK must not react to SIGINT
@@ -62,15 +66,29 @@ function requireEnv(name: string): string {
   return value;
 }
 
+const config = loadClientConnectConfig();
+
+/** Connects before any activity set arrives; a failure here is retried at load time. */
+async function connectEarly(): Promise<NativeConnection | undefined> {
+  try {
+    return await NativeConnection.connect(config.connectionOptions);
+  } catch (error) {
+    logger.warn({ err: error }, 'connecting to Temporal failed, retrying at load');
+    return undefined;
+  }
+}
+
+let earlyConnection: Promise<NativeConnection | undefined> | undefined;
+
 async function start(revision: number, packages: LocalPackage[]): Promise<void> {
   const log = logger.child({ revision });
   const { functions, entries } = await loadActivities(packages);
   await send({ type: 'loaded', activities: entries });
 
-  const config = loadClientConnectConfig();
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect(config.connectionOptions);
+    connection =
+      (await earlyConnection) ?? (await NativeConnection.connect(config.connectionOptions));
     worker = await Worker.create({
       connection,
       namespace: config.namespace ?? 'default',
@@ -102,6 +120,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
 
 process.on('message', (message: SupervisorMessage) => {
   if (message.type === 'load') {
+    loading = true;
     start(message.revision, message.packages).then(
       () => process.exit(0),
       async (error: unknown) => {
@@ -118,14 +137,22 @@ process.on('message', (message: SupervisorMessage) => {
     shutdownRequested = true;
     logger.info('generation draining');
     if (worker?.getState() === 'RUNNING') worker.shutdown();
+    else if (!worker && !loading) void exitIdle();
   }
 });
+
+/** Ends a generation that never received an activity set, such as an unused spare. */
+async function exitIdle(): Promise<void> {
+  const connection = await earlyConnection;
+  await connection?.close();
+  process.exit(0);
+}
 
 // The supervisor owns this process: if it goes away, drain and stop as on `shutdown`.
 process.on('disconnect', () => {
   shutdownRequested = true;
   if (worker?.getState() === 'RUNNING') worker.shutdown();
-  else if (!worker) process.exit(0);
+  else if (!worker && !loading) void exitIdle();
 });
 process.on('SIGINT', () => undefined);
 
@@ -135,3 +162,7 @@ process.on('unhandledRejection', (reason) => {
   // Keep Node's default for every other rejection: end the process with the error.
   throw reason;
 });
+
+// Listeners are in place, so the supervisor may send `load` once it sees `idle`.
+earlyConnection = connectEarly();
+void earlyConnection.then(() => send({ type: 'idle' }));

@@ -10,7 +10,6 @@ export type GenerationState = 'starting' | 'running' | 'draining' | 'stopped' | 
 
 export interface GenerationOptions {
   id: number;
-  revision: number;
   taskQueue: string;
   identity: string;
   shutdownGraceMs: number;
@@ -21,11 +20,13 @@ export interface GenerationOptions {
 
 /**
  * One generation process, as seen from the supervisor: its lifecycle state, the
- * activities it registered, and a promise that settles when the process exits.
+ * activities it registered, and a promise that settles when the process exits. The
+ * process starts without an activity set, so it can wait as a spare until `load`.
  */
 export class GenerationProcess {
   readonly id: number;
-  readonly revision: number;
+  /** The revision it serves; null while it waits as a spare. */
+  revision: number | null = null;
   readonly startedAt = new Date();
   state: GenerationState = 'starting';
   activities: ActivityEntry[] = [];
@@ -34,15 +35,15 @@ export class GenerationProcess {
 
   readonly #child: ChildProcess;
   readonly #options: GenerationOptions;
-  readonly #log: Logger;
+  #log: Logger;
   #forceTimer: NodeJS.Timeout | undefined;
+  #idle = false;
   #onMessage: ((message: GenerationMessage) => void) | undefined;
 
   constructor(options: GenerationOptions) {
     this.id = options.id;
-    this.revision = options.revision;
     this.#options = options;
-    this.#log = options.logger.child({ generation: options.id, revision: options.revision });
+    this.#log = options.logger.child({ generation: options.id });
     this.#child = fork(generationMain, [], {
       env: {
         ...process.env,
@@ -54,12 +55,16 @@ export class GenerationProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
-    this.#child.on('message', (message: GenerationMessage) => this.#onMessage?.(message));
+    this.#child.on('message', (message: GenerationMessage) => {
+      if (message.type === 'idle') this.#idle = true;
+      this.#onMessage?.(message);
+    });
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         clearTimeout(this.#forceTimer);
         const previous = this.state;
-        this.state = previous === 'draining' || previous === 'stopped' ? 'stopped' : 'failed';
+        const expected = previous === 'draining' || previous === 'stopped';
+        this.state = expected ? 'stopped' : 'failed';
         this.#log.info({ code, signal, pid: this.#child.pid, previous }, 'generation exited');
         resolve(code ?? signal ?? 'unknown');
       });
@@ -70,15 +75,22 @@ export class GenerationProcess {
     return this.#child.pid;
   }
 
+  /** True while the process waits for an activity set, ready to load one at once. */
+  get isSpare(): boolean {
+    return this.revision === null && this.state === 'starting';
+  }
+
   /**
    * Sends the activity set and waits until the generation's Worker is running. Rejects
    * with the generation's own failure, a timeout, or an early exit; the process is
    * killed in each of those cases.
    */
-  async load(packages: LocalPackage[]): Promise<void> {
+  async load(revision: number, packages: LocalPackage[]): Promise<void> {
+    this.revision = revision;
+    this.#log = this.#log.child({ revision });
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((onResolve, onReject) => {
+    const running = new Promise<void>((onResolve, onReject) => {
       resolve = onResolve;
       reject = onReject;
     });
@@ -93,8 +105,10 @@ export class GenerationProcess {
         ),
       this.#options.loadTimeoutMs,
     );
+    const sendLoad = () => this.#send({ type: 'load', revision, packages });
     this.#onMessage = (message) => {
-      if (message.type === 'loaded') this.activities = message.activities;
+      if (message.type === 'idle') sendLoad();
+      else if (message.type === 'loaded') this.activities = message.activities;
       else if (message.type === 'running') resolve();
       else if (message.type === 'failed') reject(LoadError.fromFailureInfo(message.error));
     };
@@ -106,9 +120,10 @@ export class GenerationProcess {
         ),
       ),
     );
-    this.#send({ type: 'load', revision: this.revision, packages });
+    // A spare that is already idle gets the set now; a new process gets it on `idle`.
+    if (this.#idle) sendLoad();
     try {
-      await promise;
+      await running;
       this.state = 'running';
       this.#log.info({ pid: this.pid, activities: this.activities.length }, 'generation started');
     } catch (error) {
@@ -123,6 +138,7 @@ export class GenerationProcess {
   /**
    * Asks the Worker to stop polling and let in-flight activities finish within the
    * grace period; kills the process if it has not exited by grace plus force time.
+   * A spare that never loaded a set exits at once.
    */
   drain(): Promise<number | string> {
     if (this.state === 'stopped' || this.state === 'failed') return this.exited;
@@ -139,8 +155,9 @@ export class GenerationProcess {
   }
 
   kill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null)
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
       this.#child.kill('SIGKILL');
+    }
   }
 
   #send(message: SupervisorMessage): void {

@@ -19,7 +19,7 @@ export type SupervisorState = 'starting' | 'idle' | 'serving' | 'stopping' | 'st
 export interface GenerationStatus {
   id: number;
   pid: number | undefined;
-  revision: number;
+  revision: number | null;
   state: string;
   startedAt: string;
 }
@@ -40,6 +40,8 @@ export interface WorkerStatus {
   activities: ActivityEntry[];
   generation: GenerationStatus | null;
   draining: GenerationStatus[];
+  /** The generation waiting, SDK loaded and connected, for the next activity set. */
+  spare: GenerationStatus | null;
   lastError: FailureRecord | null;
   deployApi: { reachable: boolean; lastContactAt: string | null };
   versions: { node: string; temporalSdk: string };
@@ -67,6 +69,7 @@ export class Supervisor {
   #desired: TaskQueueState | undefined;
   #applied: TaskQueueState | undefined;
   #current: GenerationProcess | undefined;
+  #spare: GenerationProcess | undefined;
   readonly #draining = new Set<GenerationProcess>();
   #nextGenerationId = 1;
   #lastError: FailureRecord | null = null;
@@ -103,6 +106,7 @@ export class Supervisor {
       this.#desired = restored;
     }
     this.#loops = [this.#watch(), this.#reconcile()];
+    this.#prepareSpare();
   }
 
   /** Drains every generation within the grace period and stops watching. */
@@ -112,7 +116,9 @@ export class Supervisor {
     this.#stopController.abort();
     this.#wake?.();
     await Promise.allSettled(this.#loops);
-    const generations = [...this.#draining, ...(this.#current ? [this.#current] : [])];
+    const generations = [...this.#draining, this.#current, this.#spare].filter(
+      (generation): generation is GenerationProcess => generation !== undefined,
+    );
     await Promise.all(generations.map((generation) => generation.drain()));
     this.#setState('stopped');
   }
@@ -120,6 +126,7 @@ export class Supervisor {
   /** Kills every generation at once, for a second SIGTERM. */
   kill(): void {
     this.#current?.kill();
+    this.#spare?.kill();
     for (const generation of this.#draining) generation.kill();
   }
 
@@ -138,6 +145,7 @@ export class Supervisor {
       activities: this.#current?.activities ?? [],
       generation: this.#current ? generationStatus(this.#current) : null,
       draining: [...this.#draining].map(generationStatus),
+      spare: this.#spare ? generationStatus(this.#spare) : null,
       lastError: this.#lastError,
       deployApi: {
         reachable: this.#reachable,
@@ -227,17 +235,12 @@ export class Supervisor {
     }
 
     const local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
-    const generation = new GenerationProcess({
-      id: this.#nextGenerationId++,
-      revision: target.revision,
-      taskQueue: this.#options.taskQueue,
-      identity: `${this.#options.workerId}/gen-${this.#nextGenerationId - 1}`,
-      shutdownGraceMs: this.#options.shutdownGraceMs,
-      shutdownForceMs: this.#options.shutdownForceMs,
-      loadTimeoutMs: this.#options.loadTimeoutMs,
-      logger: this.#log,
-    });
-    await generation.load(local);
+    const generation = this.#takeGeneration();
+    try {
+      await generation.load(target.revision, local);
+    } finally {
+      this.#prepareSpare();
+    }
 
     if (this.#stopController.signal.aborted) {
       await generation.drain();
@@ -257,6 +260,43 @@ export class Supervisor {
       },
       'revision applied',
     );
+  }
+
+  #newGeneration(): GenerationProcess {
+    const id = this.#nextGenerationId++;
+    return new GenerationProcess({
+      id,
+      taskQueue: this.#options.taskQueue,
+      identity: `${this.#options.workerId}/gen-${id}`,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      shutdownForceMs: this.#options.shutdownForceMs,
+      loadTimeoutMs: this.#options.loadTimeoutMs,
+      logger: this.#log,
+    });
+  }
+
+  /** Returns the spare if it is still waiting, else a new generation process. */
+  #takeGeneration(): GenerationProcess {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare?.isSpare) return spare;
+    if (spare) void spare.drain();
+    return this.#newGeneration();
+  }
+
+  /**
+   * Starts a spare generation when none is waiting. Loading the SDK and connecting to
+   * Temporal take most of a new process's start, so a swap into a spare skips both.
+   */
+  #prepareSpare(): void {
+    if (!this.#options.spareGeneration || this.#spare || this.#stopController.signal.aborted) {
+      return;
+    }
+    const spare = this.#newGeneration();
+    this.#spare = spare;
+    void spare.exited.then(() => {
+      if (this.#spare === spare) this.#spare = undefined;
+    });
   }
 
   async #markApplied(target: TaskQueueState): Promise<void> {
@@ -280,7 +320,7 @@ export class Supervisor {
       this.#current = undefined;
       this.#setState('idle');
       this.#recordFailure(
-        generation.revision,
+        generation.revision ?? 0,
         new LoadError(
           'GENERATION_EXITED',
           `generation ${generation.id} exited unexpectedly (${code})`,
