@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const temporal = process.env.TEMPORAL_ADDRESS
     ? null
     : await startTemporalDevServer({ headless: true });
-  const temporalAddress = process.env.TEMPORAL_ADDRESS ?? (temporal?.address as string);
+  const temporalAddress = process.env.TEMPORAL_ADDRESS ?? temporal?.address ?? '';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-pin-to-serve-'));
   const taskQueue = 'bench-echo';
   const workerPort = await freePort();

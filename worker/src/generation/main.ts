@@ -78,8 +78,6 @@ async function connectEarly(): Promise<NativeConnection | undefined> {
   }
 }
 
-let earlyConnection: Promise<NativeConnection | undefined> | undefined;
-
 async function start(revision: number, packages: LocalPackage[]): Promise<void> {
   const log = logger.child({ revision });
   const { functions, entries } = await loadActivities(packages);
@@ -164,5 +162,5 @@ process.on('unhandledRejection', (reason) => {
 });
 
 // Listeners are in place, so the supervisor may send `load` once it sees `idle`.
-earlyConnection = connectEarly();
+const earlyConnection = connectEarly();
 void earlyConnection.then(() => send({ type: 'idle' }));
