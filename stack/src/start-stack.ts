@@ -10,7 +10,11 @@ import {
   type RunningRegistry,
 } from '@activity-deploy/registry';
 import { writeLocalEnv } from './local-env.js';
-import { startTemporalDevServer, type RunningDevServer } from './temporal-dev-server.js';
+import {
+  checkTemporalServer,
+  startTemporalDevServer,
+  type RunningDevServer,
+} from './temporal-dev-server.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 export interface StackOptions {
@@ -56,7 +60,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   try {
     const temporalPromise = options.temporalAddress
-      ? Promise.resolve(null)
+      ? checkTemporalServer(options.temporalAddress).then(
+          () => null,
+          (error: Error) => {
+            throw new Error(
+              `${error.message}; unset TEMPORAL_ADDRESS to start a dev server (a shell that ` +
+                'sourced .data/local.env has it set), or start that server first',
+            );
+          },
+        )
       : startTemporalDevServer({
           port: options.temporalPort,
           uiPort: options.temporalUiPort,

@@ -93,6 +93,32 @@ export async function startTemporalDevServer(
   };
 }
 
+/**
+ * Checks that a Temporal frontend answers at `address`, retrying for `timeoutMs`.
+ * Rejects with a message that names the address and the last connection error.
+ */
+export async function checkTemporalServer(address: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(
+    `no Temporal server answers at TEMPORAL_ADDRESS=${address}: ${(lastError as Error)?.message}`,
+  );
+}
+
 async function waitForHealthy(
   address: string,
   child: ChildProcess,

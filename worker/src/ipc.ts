@@ -26,12 +26,21 @@ export interface FailureInfo {
   version?: string | undefined;
 }
 
+/** Memory of a generation process, in bytes, from process.memoryUsage(). */
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+}
+
 export type SupervisorMessage =
-  { type: 'load'; revision: number; packages: LocalPackage[] } | { type: 'shutdown' };
+  | { type: 'load'; revision: number; packages: LocalPackage[] }
+  | { type: 'ping'; sequence: number }
+  | { type: 'shutdown' };
 
 export type GenerationMessage =
   | { type: 'idle' }
   | { type: 'loaded'; activities: ActivityEntry[] }
   | { type: 'running' }
+  | { type: 'pong'; sequence: number; memory: MemorySample }
   | { type: 'failed'; error: FailureInfo }
   | { type: 'stopped' };

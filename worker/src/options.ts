@@ -37,6 +37,14 @@ export interface WorkerOptions {
   loadTimeoutMs: number;
   /** `WORKER_RETRY_MAX_SECONDS`: cap of the backoff between failed attempts. @default 60 */
   retryMaxMs: number;
+  /** `WORKER_HEALTH_INTERVAL_SECONDS`: how often the serving generation is pinged. @default 5 */
+  healthIntervalMs: number;
+  /**
+   * `WORKER_HANG_TIMEOUT_SECONDS`: how long the serving generation may leave pings
+   * unanswered, for example while an activity blocks its event loop, before it is
+   * killed and replaced. @default 30
+   */
+  hangTimeoutMs: number;
   /**
    * `WORKER_SPARE_GENERATION`: keep one generation process started, with the SDK loaded
    * and connected, so that a swap does not wait for a new process. @default true
@@ -89,6 +97,18 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_LOAD_TIMEOUT_SECONDS', env.WORKER_LOAD_TIMEOUT_SECONDS, 60, 1, 3600),
     retryMaxMs:
       1000 * parseNumber('WORKER_RETRY_MAX_SECONDS', env.WORKER_RETRY_MAX_SECONDS, 60, 1, 3600),
+    healthIntervalMs:
+      1000 *
+      parseNumber(
+        'WORKER_HEALTH_INTERVAL_SECONDS',
+        env.WORKER_HEALTH_INTERVAL_SECONDS,
+        5,
+        0.1,
+        600,
+      ),
+    hangTimeoutMs:
+      1000 *
+      parseNumber('WORKER_HANG_TIMEOUT_SECONDS', env.WORKER_HANG_TIMEOUT_SECONDS, 30, 1, 3600),
     spareGeneration: parseBoolean('WORKER_SPARE_GENERATION', env.WORKER_SPARE_GENERATION, true),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -131,6 +131,10 @@ process.on('message', (message: SupervisorMessage) => {
         process.exit(1);
       },
     );
+  } else if (message.type === 'ping') {
+    // Answered only while the event loop runs, so a blocked loop shows as no answer.
+    const { rss, heapUsed } = process.memoryUsage();
+    void send({ type: 'pong', sequence: message.sequence, memory: { rss, heapUsed } });
   } else if (message.type === 'shutdown') {
     shutdownRequested = true;
     logger.info('generation draining');

@@ -2,7 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { LoadError } from '../errors.js';
-import type { ActivityEntry, GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
+import type {
+  ActivityEntry,
+  GenerationMessage,
+  LocalPackage,
+  MemorySample,
+  SupervisorMessage,
+} from '../ipc.js';
 
 const generationMain = fileURLToPath(new URL('../generation/main.js', import.meta.url));
 
@@ -32,12 +38,18 @@ export class GenerationProcess {
   activities: ActivityEntry[] = [];
   /** Resolves with the exit code (or signal name) when the process has exited. */
   readonly exited: Promise<number | string>;
+  /** Latest memory the process reported in answer to a health ping. */
+  memory: MemorySample | null = null;
+  /** Set when the supervisor killed the process because it stopped answering pings. */
+  unresponsive = false;
 
   readonly #child: ChildProcess;
   readonly #options: GenerationOptions;
   #log: Logger;
   #forceTimer: NodeJS.Timeout | undefined;
   #idle = false;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #lastPongAt = 0;
   #onMessage: ((message: GenerationMessage) => void) | undefined;
 
   constructor(options: GenerationOptions) {
@@ -57,11 +69,16 @@ export class GenerationProcess {
     });
     this.#child.on('message', (message: GenerationMessage) => {
       if (message.type === 'idle') this.#idle = true;
+      if (message.type === 'pong') {
+        this.#lastPongAt = Date.now();
+        this.memory = message.memory;
+      }
       this.#onMessage?.(message);
     });
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         clearTimeout(this.#forceTimer);
+        clearInterval(this.#healthTimer);
         const previous = this.state;
         const expected = previous === 'draining' || previous === 'stopped';
         this.state = expected ? 'stopped' : 'failed';
@@ -152,6 +169,27 @@ export class GenerationProcess {
       }, this.#options.shutdownGraceMs + this.#options.shutdownForceMs);
     }
     return this.exited;
+  }
+
+  /**
+   * Pings the process every `intervalMs`; when no answer has come for `timeoutMs`, as
+   * when an activity blocks the event loop, marks it unresponsive and kills it.
+   */
+  monitor(intervalMs: number, timeoutMs: number): void {
+    this.#lastPongAt = Date.now();
+    let sequence = 0;
+    this.#healthTimer = setInterval(() => {
+      if (Date.now() - this.#lastPongAt > timeoutMs) {
+        clearInterval(this.#healthTimer);
+        this.unresponsive = true;
+        this.#log.error({ pid: this.pid, timeoutMs }, 'generation stopped answering, killing it');
+        this.kill();
+        return;
+      }
+      sequence += 1;
+      this.#send({ type: 'ping', sequence });
+    }, intervalMs);
+    this.#healthTimer.unref();
   }
 
   kill(): void {

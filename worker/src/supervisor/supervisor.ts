@@ -22,6 +22,8 @@ export interface GenerationStatus {
   revision: number | null;
   state: string;
   startedAt: string;
+  /** Latest answer to a health ping, in bytes. */
+  memory: { rss: number; heapUsed: number } | null;
 }
 
 export interface FailureRecord extends FailureInfo {
@@ -43,9 +45,19 @@ export interface WorkerStatus {
   /** The generation waiting, SDK loaded and connected, for the next activity set. */
   spare: GenerationStatus | null;
   lastError: FailureRecord | null;
+  /** The most recent failures, newest first, including ones already recovered from. */
+  errors: FailureRecord[];
+  /** Generations replaced after they exited or stopped answering on their own. */
+  restarts: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
   versions: { node: string; temporalSdk: string };
 }
+
+/** Uptime after which a crashed generation no longer counts as crashing again and again. */
+const stableAfterMs = 60_000;
+
+/** How many failures /status keeps in `errors`. */
+const maxRecentErrors = 20;
 
 const sdkVersion = (
   createRequire(import.meta.url)('@temporalio/worker/package.json') as { version: string }
@@ -72,7 +84,9 @@ export class Supervisor {
   #spare: GenerationProcess | undefined;
   readonly #draining = new Set<GenerationProcess>();
   #nextGenerationId = 1;
+  #restarts = 0;
   #lastError: FailureRecord | null = null;
+  readonly #errors: FailureRecord[] = [];
   #failedAttempts = 0;
   #retryAt = 0;
   #wake: (() => void) | undefined;
@@ -147,6 +161,8 @@ export class Supervisor {
       draining: [...this.#draining].map(generationStatus),
       spare: this.#spare ? generationStatus(this.#spare) : null,
       lastError: this.#lastError,
+      errors: [...this.#errors],
+      restarts: this.#restarts,
       deployApi: {
         reachable: this.#reachable,
         lastContactAt: this.#lastContactAt?.toISOString() ?? null,
@@ -209,7 +225,8 @@ export class Supervisor {
       }
       try {
         await this.#apply(target);
-        this.#failedAttempts = 0;
+        // The attempt count survives a successful start, so that a set which crashes
+        // soon after each start backs off further each time; see #watchForCrash.
         this.#retryAt = 0;
       } catch (error) {
         if (signal.aborted) break;
@@ -248,6 +265,7 @@ export class Supervisor {
     }
     const previous = this.#current;
     this.#current = generation;
+    generation.monitor(this.#options.healthIntervalMs, this.#options.hangTimeoutMs);
     this.#watchForCrash(generation);
     this.#retire(previous);
     await this.#markApplied(target);
@@ -318,14 +336,23 @@ export class Supervisor {
     void generation.exited.then((code) => {
       if (generation !== this.#current || this.#stopController.signal.aborted) return;
       this.#current = undefined;
+      this.#restarts += 1;
       this.#setState('idle');
-      this.#recordFailure(
-        generation.revision ?? 0,
-        new LoadError(
-          'GENERATION_EXITED',
-          `generation ${generation.id} exited unexpectedly (${code})`,
-        ),
-      );
+      // A generation that ran for a while before it crashed starts the backoff over.
+      if (Date.now() - generation.startedAt.getTime() >= stableAfterMs) this.#failedAttempts = 0;
+      const error = generation.unresponsive
+        ? new LoadError(
+            'GENERATION_UNRESPONSIVE',
+            `generation ${generation.id} did not answer health pings for ` +
+              `${this.#options.hangTimeoutMs / 1000} s (an activity may block the event loop), ` +
+              'so it was killed',
+          )
+        : new LoadError(
+            'GENERATION_EXITED',
+            `generation ${generation.id} exited unexpectedly (${code}); ` +
+              'an activity may call process.exit or throw outside its promise',
+          );
+      this.#recordFailure(generation.revision ?? 0, error);
     });
   }
 
@@ -338,6 +365,8 @@ export class Supervisor {
     const delay = backoffDelay(this.#failedAttempts, this.#options.retryMaxMs);
     this.#retryAt = Date.now() + delay;
     this.#lastError = { ...info, revision, at: new Date().toISOString() };
+    this.#errors.unshift(this.#lastError);
+    this.#errors.length = Math.min(this.#errors.length, maxRecentErrors);
     this.#log.error(
       {
         err: error,
@@ -382,5 +411,6 @@ function generationStatus(generation: GenerationProcess): GenerationStatus {
     revision: generation.revision,
     state: generation.state,
     startedAt: generation.startedAt.toISOString(),
+    memory: generation.memory,
   };
 }
