@@ -10,8 +10,8 @@ export interface WriteToken {
 
 /**
  * Checks `Authorization: Bearer <token>` against the configured tokens and returns
- * the matching token's name. Digests are compared in constant time, so a wrong
- * token's timing tells nothing about the right one.
+ * the matching token's name. Digests are compared in constant time, so the time a
+ * comparison takes reveals nothing about the right token.
  */
 export function createBearerAuthenticator(tokens: readonly WriteToken[]) {
   const digests = tokens.map((entry) => ({ name: entry.name, digest: sha256(entry.token) }));

@@ -32,7 +32,7 @@ const unreachableCodes = new Set([
  * Resolves a version spec to the exact version and integrity that the registry serves
  * now. The packument is fetched with npm-registry-fetch and no HTTP cache: a dist-tag
  * must resolve to what it points at now, and a registry that is down must fail the pin
- * instead of answering from a stale copy.
+ * instead of resolving from a stale copy.
  */
 export class RegistryResolver {
   readonly #fetchOptions: npmFetch.Options;

@@ -6,7 +6,7 @@ import type {
   TaskQueueState,
 } from './client/types.js';
 
-/** What a write wants to record, computed from the current state inside the transaction. */
+/** A revision to record, computed from the current state inside the transaction. */
 export interface RevisionDraft {
   action: RevisionAction;
   actor: string;
@@ -104,7 +104,7 @@ export class SqliteStore {
   }
 
   /**
-   * Appends a revision in one immediate transaction. `plan` sees the state as it is
+   * Appends a revision in one immediate transaction. `plan` gets the state as it is
    * inside the transaction, so concurrent writers never overwrite each other's change;
    * it returns `null` when the write would change nothing, and may throw to reject it.
    */

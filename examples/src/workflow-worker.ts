@@ -3,7 +3,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
 
-/** The task queue that the example workflows run on, next to the activity task queue. */
+/** Returns the task queue of the example workflows, named after the activity task queue. */
 export function workflowTaskQueue(activityTaskQueue: string): string {
   return `${activityTaskQueue}-workflows`;
 }

@@ -33,7 +33,7 @@ export interface StackOptions {
   publisherName?: string | undefined;
   /** Environment passed on to the worker, such as WORKER_SHUTDOWN_GRACE_SECONDS. */
   workerEnv?: NodeJS.ProcessEnv;
-  /** Where the worker's output goes. @default 'inherit' */
+  /** Destination of the worker's output. @default 'inherit' */
   workerStdio?: 'inherit' | 'ignore' | number;
   log: (message: string) => void;
 }

@@ -16,7 +16,7 @@ export interface DevServerOptions {
   namespace?: string;
   /** SQLite file that keeps workflow history across restarts; in memory when unset. */
   dbFile?: string;
-  /** How long to wait for the server to answer health checks, in ms. @default 120000 */
+  /** How long to wait for the server to pass health checks, in ms. @default 120000 */
   startTimeoutMs?: number;
   log?: (message: string) => void;
 }
@@ -30,9 +30,9 @@ export interface RunningDevServer {
 }
 
 /**
- * Starts `temporal server start-dev` on loopback and waits until its frontend answers
- * health checks. The SDK's own wait for a local server gives up after about five
- * seconds, which a cold start on a small machine can exceed.
+ * Starts `temporal server start-dev` on loopback and waits until its frontend passes
+ * health checks, for up to `startTimeoutMs`: a cold start on a small machine can take
+ * longer than the SDK's own short wait for a local server.
  */
 export async function startTemporalDevServer(
   options: DevServerOptions = {},
@@ -94,7 +94,7 @@ export async function startTemporalDevServer(
 }
 
 /**
- * Checks that a Temporal frontend answers at `address`, retrying for `timeoutMs`.
+ * Checks that a Temporal frontend responds at `address`, retrying for `timeoutMs`.
  * Rejects with a message that names the address and the last connection error.
  */
 export async function checkTemporalServer(address: string, timeoutMs = 10_000): Promise<void> {
@@ -115,7 +115,7 @@ export async function checkTemporalServer(address: string, timeoutMs = 10_000): 
     }
   }
   throw new Error(
-    `no Temporal server answers at TEMPORAL_ADDRESS=${address}: ${(lastError as Error)?.message}`,
+    `no Temporal server responds at TEMPORAL_ADDRESS=${address}: ${(lastError as Error)?.message}`,
   );
 }
 

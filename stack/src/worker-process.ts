@@ -6,7 +6,7 @@ export interface WorkerProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Port of the worker's HTTP server; must be set, so the caller knows where to probe. */
   httpPort: number;
-  /** Where the worker's stdout and stderr go: inherited, dropped, or a file descriptor. @default 'inherit' */
+  /** Destination of the worker's stdout and stderr: inherited, dropped, or a file descriptor. @default 'inherit' */
   stdio?: 'inherit' | 'ignore' | number;
   startTimeoutMs?: number;
 }
@@ -22,7 +22,7 @@ export interface WorkerProcess {
 
 const workerMain = createRequire(import.meta.url).resolve('@activity-deploy/worker/main.js');
 
-/** Starts a worker supervisor as a child process and waits until its HTTP server answers. */
+/** Starts a worker supervisor as a child process and waits until its HTTP server responds. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [workerMain], {
     env: { ...process.env, ...options.env, WORKER_HTTP_PORT: String(options.httpPort) },
@@ -51,7 +51,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`worker did not answer ${url}healthz within the start timeout`);
+      throw new Error(`worker did not respond on ${url}healthz within the start timeout`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

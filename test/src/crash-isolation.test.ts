@@ -1,6 +1,6 @@
 // Activity code that takes its process down: process.exit, an exception outside any
 // promise, and a blocked event loop. Each takes down at most its generation; the
-// supervisor keeps answering, reports the crash, and starts a replacement.
+// supervisor keeps serving HTTP, reports the crash, and starts a replacement.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkerStatus } from '@activity-deploy/worker';

@@ -45,7 +45,7 @@ describe('worker with bad packages', () => {
       return status.appliedRevision === revision ? status : undefined;
     });
 
-  /** Checks that the generation from `serving` still runs and still answers. */
+  /** Checks that the generation from `serving` still runs and still serves calls. */
   const assertStillServing = async (serving: WorkerStatus, failed: WorkerStatus) => {
     assert.equal(failed.appliedRevision, serving.appliedRevision);
     assert.equal(failed.generation?.pid, serving.generation?.pid);

@@ -5,7 +5,7 @@ export interface LocalPackage {
   name: string;
   version: string;
   integrity: string;
-  /** Folder that holds `node_modules/<name>` and the `entry.mjs` that imports it. */
+  /** Folder that contains `node_modules/<name>` and the `entry.mjs` that imports it. */
   root: string;
   /** `entry.mjs`, whose default export is the package's module namespace. */
   entryFile: string;

@@ -32,7 +32,7 @@ const errorResponses = {
   503: Type.Ref('Error'),
 };
 
-/** The strong ETag of a state. Revisions only grow, so the number identifies the state. */
+/** Returns the strong ETag of a state. Revisions only grow, so the number identifies the state. */
 export function stateEtag(state: TaskQueueState): string {
   return `"r${state.revision}"`;
 }

@@ -132,7 +132,7 @@ process.on('message', (message: SupervisorMessage) => {
       },
     );
   } else if (message.type === 'ping') {
-    // Answered only while the event loop runs, so a blocked loop shows as no answer.
+    // The response goes out only while the event loop runs, so a blocked loop shows as none.
     const { rss, heapUsed } = process.memoryUsage();
     void send({ type: 'pong', sequence: message.sequence, memory: { rss, heapUsed } });
   } else if (message.type === 'shutdown') {
@@ -165,6 +165,6 @@ process.on('unhandledRejection', (reason) => {
   throw reason;
 });
 
-// Listeners are in place, so the supervisor may send `load` once it sees `idle`.
+// Listeners are in place, so the supervisor may send `load` once it gets `idle`.
 const earlyConnection = connectEarly();
 void earlyConnection.then(() => send({ type: 'idle' }));

@@ -38,9 +38,9 @@ export class GenerationProcess {
   activities: ActivityEntry[] = [];
   /** Resolves with the exit code (or signal name) when the process has exited. */
   readonly exited: Promise<number | string>;
-  /** Latest memory the process reported in answer to a health ping. */
+  /** Memory from the latest response to a health ping. */
   memory: MemorySample | null = null;
-  /** Set when the supervisor killed the process because it stopped answering pings. */
+  /** Set when the supervisor killed the process because it stopped responding to pings. */
   unresponsive = false;
 
   readonly #child: ChildProcess;
@@ -154,8 +154,8 @@ export class GenerationProcess {
 
   /**
    * Asks the Worker to stop polling and let in-flight activities finish within the
-   * grace period; kills the process if it has not exited by grace plus force time.
-   * A spare that never loaded a set exits at once.
+   * grace period. Kills the process if it has not exited by grace plus force time. A
+   * spare that never loaded a set exits at once.
    */
   drain(): Promise<number | string> {
     if (this.state === 'stopped' || this.state === 'failed') return this.exited;
@@ -172,7 +172,7 @@ export class GenerationProcess {
   }
 
   /**
-   * Pings the process every `intervalMs`; when no answer has come for `timeoutMs`, as
+   * Pings the process every `intervalMs`. When no response has come for `timeoutMs`, as
    * when an activity blocks the event loop, marks it unresponsive and kills it.
    */
   monitor(intervalMs: number, timeoutMs: number): void {
@@ -182,7 +182,10 @@ export class GenerationProcess {
       if (Date.now() - this.#lastPongAt > timeoutMs) {
         clearInterval(this.#healthTimer);
         this.unresponsive = true;
-        this.#log.error({ pid: this.pid, timeoutMs }, 'generation stopped answering, killing it');
+        this.#log.error(
+          { pid: this.pid, timeoutMs },
+          'generation not responding to health pings, killing it',
+        );
         this.kill();
         return;
       }

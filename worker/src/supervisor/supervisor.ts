@@ -22,7 +22,7 @@ export interface GenerationStatus {
   revision: number | null;
   state: string;
   startedAt: string;
-  /** Latest answer to a health ping, in bytes. */
+  /** Memory in the latest response to a health ping, in bytes. */
   memory: { rss: number; heapUsed: number } | null;
 }
 
@@ -31,7 +31,7 @@ export interface FailureRecord extends FailureInfo {
   at: string;
 }
 
-/** What `/status` returns. */
+/** Body of the `/status` response. */
 export interface WorkerStatus {
   workerId: string;
   taskQueue: string;
@@ -47,7 +47,7 @@ export interface WorkerStatus {
   lastError: FailureRecord | null;
   /** The most recent failures, newest first, including ones already recovered from. */
   errors: FailureRecord[];
-  /** Generations replaced after they exited or stopped answering on their own. */
+  /** Generations replaced after they exited on their own or stopped responding to pings. */
   restarts: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
   versions: { node: string; temporalSdk: string };
