@@ -13,13 +13,7 @@ describe('crash isolation', () => {
   let runner: WorkflowRunner;
 
   const call = (activity: string, ...args: unknown[]) =>
-    runner.call({
-      activity,
-      args,
-      taskQueue: stack.taskQueue,
-      maximumAttempts: 1,
-      startToCloseTimeoutMs: 10_000,
-    });
+    runner.call({ activity, args, taskQueue: stack.taskQueue, startToCloseTimeoutMs: 5000 });
 
   /** Calls an activity that kills its generation and waits for the replacement. */
   const crashAndRecover = async (

@@ -74,7 +74,7 @@ describe('package dependencies', () => {
       activity: 'announce',
       args: ['ready'],
       taskQueue: stack.taskQueue,
-      maximumAttempts: 1,
+      startToCloseTimeoutMs: 5000,
     });
     assert.equal(result, 'READY! (announce)');
   });

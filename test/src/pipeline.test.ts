@@ -18,7 +18,9 @@ describe('publish, pin, hot-swap and roll back', () => {
       activity: 'greet',
       args: [name],
       taskQueue: stack.taskQueue,
-      maximumAttempts: 1,
+      // Short, so that a task lost while a generation stops polling is retried soon;
+      // see GenerationProcess.drain.
+      startToCloseTimeoutMs: 5000,
     });
 
   before(async () => {

@@ -46,6 +46,16 @@ export interface WorkerOptions {
    */
   hangTimeoutMs: number;
   /**
+   * `WORKER_GENERATION_MAX_RSS_MB`: resident memory above which the serving generation
+   * is replaced by a fresh one with the same set; 0 turns the check off. @default 0
+   */
+  maxGenerationRssBytes: number;
+  /**
+   * `WORKER_GENERATION_MAX_AGE_SECONDS`: running time after which the serving generation
+   * is replaced by a fresh one with the same set; 0 turns the check off. @default 0
+   */
+  maxGenerationAgeMs: number;
+  /**
    * `WORKER_SPARE_GENERATION`: keep one generation process started, with the SDK loaded
    * and connected, so that a swap does not wait for a new process. @default true
    */
@@ -109,6 +119,24 @@ export function workerOptionsFromEnv(
     hangTimeoutMs:
       1000 *
       parseNumber('WORKER_HANG_TIMEOUT_SECONDS', env.WORKER_HANG_TIMEOUT_SECONDS, 30, 1, 3600),
+    maxGenerationRssBytes:
+      2 ** 20 *
+      parseNumber(
+        'WORKER_GENERATION_MAX_RSS_MB',
+        env.WORKER_GENERATION_MAX_RSS_MB,
+        0,
+        0,
+        1_048_576,
+      ),
+    maxGenerationAgeMs:
+      1000 *
+      parseNumber(
+        'WORKER_GENERATION_MAX_AGE_SECONDS',
+        env.WORKER_GENERATION_MAX_AGE_SECONDS,
+        0,
+        0,
+        31_536_000,
+      ),
     spareGeneration: parseBoolean('WORKER_SPARE_GENERATION', env.WORKER_SPARE_GENERATION, true),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',

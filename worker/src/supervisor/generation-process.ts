@@ -35,6 +35,8 @@ export class GenerationProcess {
   revision: number | null = null;
   readonly startedAt = new Date();
   state: GenerationState = 'starting';
+  /** When its Worker started running; a spare may wait long before that. */
+  runningSince: Date | null = null;
   activities: ActivityEntry[] = [];
   /** Resolves with the exit code (or signal name) when the process has exited. */
   readonly exited: Promise<number | string>;
@@ -50,6 +52,7 @@ export class GenerationProcess {
   #idle = false;
   #healthTimer: NodeJS.Timeout | undefined;
   #lastPongAt = 0;
+  #onPong: (() => void) | undefined;
   #onMessage: ((message: GenerationMessage) => void) | undefined;
 
   constructor(options: GenerationOptions) {
@@ -72,6 +75,7 @@ export class GenerationProcess {
       if (message.type === 'pong') {
         this.#lastPongAt = Date.now();
         this.memory = message.memory;
+        this.#onPong?.();
       }
       this.#onMessage?.(message);
     });
@@ -142,6 +146,7 @@ export class GenerationProcess {
     try {
       await running;
       this.state = 'running';
+      this.runningSince = new Date();
       this.#log.info({ pid: this.pid, activities: this.activities.length }, 'generation started');
     } catch (error) {
       this.kill();
@@ -158,6 +163,11 @@ export class GenerationProcess {
    * spare that never loaded a set exits at once.
    */
   drain(): Promise<number | string> {
+    // NOTE: the SDK's shutdown ends the Worker's outstanding long polls. A server that
+    // advertises the worker_poll_complete_on_shutdown capability completes them empty;
+    // one that does not (the dev server of Temporal CLI v1.5.1 used here) can hand a
+    // task to a poll as it ends, and that task runs only after its start-to-close
+    // timeout expires and Temporal retries it. Activities already running are not affected.
     if (this.state === 'stopped' || this.state === 'failed') return this.exited;
     if (this.state !== 'draining') {
       this.state = 'draining';
@@ -175,7 +185,8 @@ export class GenerationProcess {
    * Pings the process every `intervalMs`. When no response has come for `timeoutMs`, as
    * when an activity blocks the event loop, marks it unresponsive and kills it.
    */
-  monitor(intervalMs: number, timeoutMs: number): void {
+  monitor(intervalMs: number, timeoutMs: number, onResponse: () => void): void {
+    this.#onPong = onResponse;
     this.#lastPongAt = Date.now();
     let sequence = 0;
     this.#healthTimer = setInterval(() => {

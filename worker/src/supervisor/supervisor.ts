@@ -49,6 +49,8 @@ export interface WorkerStatus {
   errors: FailureRecord[];
   /** Generations replaced after they exited on their own or stopped responding to pings. */
   restarts: number;
+  /** Generations replaced for memory or age by a fresh one with the same set. */
+  recycles: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
   versions: { node: string; temporalSdk: string };
 }
@@ -85,6 +87,9 @@ export class Supervisor {
   readonly #draining = new Set<GenerationProcess>();
   #nextGenerationId = 1;
   #restarts = 0;
+  #recycles = 0;
+  /** Set while the serving generation waits to be replaced for memory or age. */
+  #recycleReason: string | undefined;
   #lastError: FailureRecord | null = null;
   readonly #errors: FailureRecord[] = [];
   #failedAttempts = 0;
@@ -163,6 +168,7 @@ export class Supervisor {
       lastError: this.#lastError,
       errors: [...this.#errors],
       restarts: this.#restarts,
+      recycles: this.#recycles,
       deployApi: {
         reachable: this.#reachable,
         lastContactAt: this.#lastContactAt?.toISOString() ?? null,
@@ -237,7 +243,32 @@ export class Supervisor {
 
   #needsApply(target: TaskQueueState): boolean {
     if (this.#applied?.revision !== target.revision) return true;
-    return target.packages.length > 0 && this.#current === undefined;
+    if (target.packages.length === 0) return false;
+    return this.#current === undefined || this.#recycleReason !== undefined;
+  }
+
+  /**
+   * Asks for the serving generation to be replaced by a fresh one with the same set,
+   * through the usual swap, once it is above the memory limit or past the age limit.
+   */
+  #checkRecycle(generation: GenerationProcess): void {
+    if (generation !== this.#current || this.#recycleReason !== undefined) return;
+    const { maxGenerationRssBytes, maxGenerationAgeMs } = this.#options;
+    const rss = generation.memory?.rss ?? 0;
+    const age = Date.now() - (generation.runningSince?.getTime() ?? Date.now());
+    let reason: string | undefined;
+    if (maxGenerationRssBytes > 0 && rss > maxGenerationRssBytes) {
+      reason = `rss ${Math.round(rss / 2 ** 20)} MiB is above WORKER_GENERATION_MAX_RSS_MB`;
+    } else if (maxGenerationAgeMs > 0 && age > maxGenerationAgeMs) {
+      reason = `it has run ${Math.round(age / 1000)} s, past WORKER_GENERATION_MAX_AGE_SECONDS`;
+    }
+    if (!reason) return;
+    this.#recycleReason = reason;
+    this.#log.info(
+      { generation: generation.id, pid: generation.pid, reason },
+      'recycling generation',
+    );
+    this.#wake?.();
   }
 
   async #apply(target: TaskQueueState): Promise<void> {
@@ -265,7 +296,13 @@ export class Supervisor {
     }
     const previous = this.#current;
     this.#current = generation;
-    generation.monitor(this.#options.healthIntervalMs, this.#options.hangTimeoutMs);
+    generation.monitor(this.#options.healthIntervalMs, this.#options.hangTimeoutMs, () =>
+      this.#checkRecycle(generation),
+    );
+    if (this.#recycleReason !== undefined && previous !== undefined) {
+      this.#recycles += 1;
+      this.#recycleReason = undefined;
+    }
     this.#watchForCrash(generation);
     this.#retire(previous);
     await this.#markApplied(target);
