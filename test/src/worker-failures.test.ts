@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { deployApiOptionsFromEnv, startDeployApi } from '@activity-deploy/deploy-api';
+import { DeployApiClient } from '@activity-deploy/deploy-api/client';
+import { resolveRegistryOptions, startRegistry } from '@activity-deploy/registry';
 import { freePort, startWorkerProcess } from '@activity-deploy/stack';
 import type { WorkerStatus } from '@activity-deploy/worker';
 import { publish, writePackage } from './helpers/packages.js';
@@ -192,7 +195,7 @@ describe('worker with bad packages', () => {
     );
   });
 
-  test('restarted worker serves its last revision with the control plane down', async () => {
+  test('restarted worker serves offline, then catches up', async () => {
     const last = await waitForApplied(
       (await stack.client.unpin(stack.taskQueue, '@acme/tampered')).revision,
     );
@@ -222,6 +225,40 @@ describe('worker with bad packages', () => {
       assert.equal(status.deployApi.reachable, false);
       assert.equal(await call('hello', 'Ada'), 'hello Ada from activity hello');
       assert.equal(await call('shout', 'still here'), 'STILL HERE');
+
+      // Bring the registry and the deploy API back on the same ports and data.
+      const registry = await startRegistry(
+        resolveRegistryOptions({
+          dataDir: stack.dataDir,
+          port: Number(new URL(stack.registry.url).port),
+        }),
+      );
+      const api = await startDeployApi(
+        deployApiOptionsFromEnv({
+          DATA_DIR: stack.dataDir,
+          DEPLOY_API_PORT: new URL(stack.deployApi.url).port,
+          REGISTRY_URL: registry.url,
+        }),
+        false,
+      );
+      try {
+        await publishFixture(
+          { name: '@acme/legacy', version: '1.1.0', main: 'lib/main.js' },
+          { 'lib/main.js': 'exports.shout = async (text) => `${String(text).toUpperCase()}!!`;\n' },
+        );
+        const client = new DeployApiClient({ url: api.url, token: api.token });
+        const pinned = await client.pin(stack.taskQueue, '@acme/legacy', '1.1.0');
+        const caughtUp = await waitFor('caught up', async () => {
+          const response = await fetch(new URL('status', restarted.url));
+          const body = (await response.json()) as WorkerStatus;
+          return body.appliedRevision === pinned.revision ? body : undefined;
+        });
+        assert.equal(caughtUp.deployApi.reachable, true);
+        assert.equal(await call('shout', 'back'), 'BACK!!');
+      } finally {
+        await api.close();
+        await registry.close();
+      }
     } finally {
       assert.equal(await restarted.stop(), 0);
     }
