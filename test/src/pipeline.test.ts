@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { copyTemplate, publish, setVersion } from './helpers/packages.js';
-import { npm, startTestStack, waitFor, type TestStack } from './helpers/test-stack.js';
+import { metricValue, npm, startTestStack, waitFor, type TestStack } from './helpers/test-stack.js';
 import { startWorkflowRunner, type WorkflowRunner } from './helpers/workflows.js';
 
 const packageName = '@acme/greetings';
@@ -139,6 +139,24 @@ describe('publish, pin, hot-swap and roll back', () => {
     assert.equal(revisions[0]?.rollbackTo, 1);
     assert.deepEqual(revisions[1]?.package, { name: packageName, spec: '^1.1.0' });
     assert.ok(revisions.every((entry) => entry.actor === 'admin'));
+  });
+
+  test('metrics count swaps and executions by version', async () => {
+    const text = await waitFor('a memory sample in /metrics', async () => {
+      const body = await (await fetch(new URL('metrics', stack.worker.url))).text();
+      return metricValue(body, 'activity_worker_generation_memory_bytes', { kind: 'rss' }) > 0
+        ? body
+        : undefined;
+    });
+    assert.equal(metricValue(text, 'activity_worker_applied_revision', {}), 3);
+    assert.ok(metricValue(text, 'activity_worker_swaps_total', { result: 'applied' }) >= 3);
+    for (const version of ['1.0.0', '1.1.0']) {
+      const labels = { activity: 'greet', package: packageName, version, outcome: 'completed' };
+      assert.ok(metricValue(text, 'activity_executions_total', labels) >= 1, version);
+    }
+    const slowLabels = { activity: 'greetSlowly', package: packageName, version: '1.0.0' };
+    assert.equal(metricValue(text, 'activity_execution_duration_seconds_count', slowLabels), 1);
+    assert.ok(metricValue(text, 'activity_execution_duration_seconds_sum', slowLabels) >= 6);
   });
 
   test('worker drains and exits 0 on SIGTERM', async () => {

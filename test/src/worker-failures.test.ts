@@ -12,7 +12,7 @@ import { resolveRegistryOptions, startRegistry } from '@activity-deploy/registry
 import { freePort, startWorkerProcess } from '@activity-deploy/stack';
 import type { WorkerStatus } from '@activity-deploy/worker';
 import { publish, writePackage } from './helpers/packages.js';
-import { npm, startTestStack, waitFor, type TestStack } from './helpers/test-stack.js';
+import { metricValue, npm, startTestStack, waitFor, type TestStack } from './helpers/test-stack.js';
 import { startWorkflowRunner, type WorkflowRunner } from './helpers/workflows.js';
 
 describe('worker with bad packages', () => {
@@ -119,6 +119,11 @@ describe('worker with bad packages', () => {
     assert.equal(failed.lastError?.package, '@acme/broken');
     assert.equal(failed.lastError?.version, '1.0.0');
     assert.match(failed.lastError?.message ?? '', /missing PAYMENTS_URL/);
+    const metrics = await (await fetch(new URL('metrics', stack.worker.url))).text();
+    const failures = metricValue(metrics, 'activity_worker_load_failures_total', {
+      code: 'IMPORT_FAILED',
+    });
+    assert.ok(failures >= 1, `IMPORT_FAILED count ${failures}`);
     assert.equal(failed.desiredRevision, pinned.revision);
     await assertStillServing(serving, failed);
 

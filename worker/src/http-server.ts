@@ -10,5 +10,9 @@ export function buildHttpServer(supervisor: Supervisor): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ ready, state: supervisor.status().state });
   });
   app.get('/status', async () => supervisor.status());
+  app.get('/metrics', async (_request, reply) => {
+    const { registry } = supervisor.metrics;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
   return app;
 }

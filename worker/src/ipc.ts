@@ -32,6 +32,13 @@ export interface MemorySample {
   heapUsed: number;
 }
 
+/** One finished activity execution, as the generation's interceptor saw it. */
+export interface ActivitySample {
+  activity: string;
+  outcome: 'completed' | 'failed' | 'cancelled';
+  durationMs: number;
+}
+
 export type SupervisorMessage =
   | { type: 'load'; revision: number; packages: LocalPackage[] }
   | { type: 'ping'; sequence: number }
@@ -42,5 +49,6 @@ export type GenerationMessage =
   | { type: 'loaded'; activities: ActivityEntry[] }
   | { type: 'running' }
   | { type: 'pong'; sequence: number; memory: MemorySample }
+  | ({ type: 'activity' } & ActivitySample)
   | { type: 'failed'; error: FailureInfo }
   | { type: 'stopped' };

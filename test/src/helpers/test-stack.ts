@@ -54,6 +54,7 @@ export async function startTestStack(
       WORKER_SHUTDOWN_GRACE_SECONDS: '60',
       WORKER_POLL_WAIT_SECONDS: '20',
       WORKER_RETRY_MAX_SECONDS: '2',
+      WORKER_HEALTH_INTERVAL_SECONDS: '1',
       LOG_LEVEL: 'info',
       ...options.workerEnv,
     },
@@ -110,4 +111,16 @@ export async function npm(
   args: string[],
 ): Promise<{ stdout: string; stderr: string }> {
   return run('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+}
+
+/** Returns the value of the sample of `name` whose labels include `labels`, or NaN. */
+export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = match[2] ?? '';
+    const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+    if (wanted.every((pair) => present.split(',').includes(pair))) return Number(match[3]);
+  }
+  return Number.NaN;
 }

@@ -14,6 +14,7 @@ import {
 import { pino } from 'pino';
 import { LoadError } from '../errors.js';
 import type { GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
+import { activityMetricsInterceptor } from './activity-metrics.js';
 import { isImportError, loadActivities } from './load-activities.js';
 
 const taskQueue = requireEnv('TASK_QUEUE');
@@ -94,6 +95,11 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
       identity,
       activities: functions,
       shutdownGraceTime: shutdownGraceMs,
+      interceptors: {
+        activity: [
+          activityMetricsInterceptor((sample) => void send({ type: 'activity', ...sample })),
+        ],
+      },
     });
   } catch (error) {
     throw new LoadError(

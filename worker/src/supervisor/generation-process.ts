@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { LoadError } from '../errors.js';
 import type {
   ActivityEntry,
+  ActivitySample,
   GenerationMessage,
   LocalPackage,
   MemorySample,
@@ -22,6 +23,8 @@ export interface GenerationOptions {
   shutdownForceMs: number;
   loadTimeoutMs: number;
   logger: Logger;
+  /** Called for every activity execution that the generation finishes. */
+  onActivity?: (generation: GenerationProcess, sample: ActivitySample) => void;
 }
 
 /**
@@ -72,6 +75,7 @@ export class GenerationProcess {
     });
     this.#child.on('message', (message: GenerationMessage) => {
       if (message.type === 'idle') this.#idle = true;
+      if (message.type === 'activity') this.#options.onActivity?.(this, message);
       if (message.type === 'pong') {
         this.#lastPongAt = Date.now();
         this.memory = message.memory;

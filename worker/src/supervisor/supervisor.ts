@@ -13,6 +13,7 @@ import { AppliedStateFile } from './applied-state.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { GenerationProcess } from './generation-process.js';
 import { PackageStore } from './package-store.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 export type SupervisorState = 'starting' | 'idle' | 'serving' | 'stopping' | 'stopped';
 
@@ -78,6 +79,7 @@ export class Supervisor {
   readonly #store: PackageStore;
   readonly #appliedFile: AppliedStateFile;
   readonly #stopController = new AbortController();
+  readonly metrics = new WorkerMetrics(() => this.#current);
 
   #state: SupervisorState = 'starting';
   #desired: TaskQueueState | undefined;
@@ -236,6 +238,7 @@ export class Supervisor {
         this.#retryAt = 0;
       } catch (error) {
         if (signal.aborted) break;
+        this.metrics.swaps.inc({ result: 'failed' });
         this.#recordFailure(target.revision, error);
       }
     }
@@ -301,11 +304,14 @@ export class Supervisor {
     );
     if (this.#recycleReason !== undefined && previous !== undefined) {
       this.#recycles += 1;
+      this.metrics.recycles.inc();
       this.#recycleReason = undefined;
     }
     this.#watchForCrash(generation);
     this.#retire(previous);
     await this.#markApplied(target);
+    this.metrics.swaps.inc({ result: 'applied' });
+    this.metrics.swapDuration.observe((Date.now() - started) / 1000);
     log.info(
       {
         generation: generation.id,
@@ -327,6 +333,7 @@ export class Supervisor {
       shutdownForceMs: this.#options.shutdownForceMs,
       loadTimeoutMs: this.#options.loadTimeoutMs,
       logger: this.#log,
+      onActivity: (generation, sample) => this.metrics.observeActivity(generation, sample),
     });
   }
 
@@ -356,6 +363,7 @@ export class Supervisor {
 
   async #markApplied(target: TaskQueueState): Promise<void> {
     this.#applied = target;
+    this.metrics.appliedRevision.set(target.revision);
     if (this.#lastError?.revision !== undefined && this.#lastError.revision <= target.revision) {
       this.#lastError = null;
     }
@@ -374,6 +382,7 @@ export class Supervisor {
       if (generation !== this.#current || this.#stopController.signal.aborted) return;
       this.#current = undefined;
       this.#restarts += 1;
+      this.metrics.restarts.inc();
       this.#setState('idle');
       // A generation that ran for a while before it crashed starts the backoff over.
       if (Date.now() - generation.startedAt.getTime() >= stableAfterMs) this.#failedAttempts = 0;
@@ -399,6 +408,7 @@ export class Supervisor {
         ? error.toFailureInfo()
         : { code: 'INTERNAL_ERROR', message: (error as Error)?.message ?? String(error) };
     this.#failedAttempts += 1;
+    this.metrics.loadFailures.inc({ code: info.code });
     const delay = backoffDelay(this.#failedAttempts, this.#options.retryMaxMs);
     this.#retryAt = Date.now() + delay;
     this.#lastError = { ...info, revision, at: new Date().toISOString() };
