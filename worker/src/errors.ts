@@ -6,6 +6,8 @@ import type { FailureInfo } from './ipc.js';
  */
 export type WorkerErrorCode =
   | 'FETCH_FAILED'
+  | 'UNSAFE_TARBALL'
+  | 'TARBALL_TOO_LARGE'
   | 'INSTALL_FAILED'
   | 'EINTEGRITY'
   | 'PEER_DEPENDENCY_MISMATCH'

@@ -60,6 +60,10 @@ export interface WorkerOptions {
    * and connected, so that a swap does not wait for a new process. @default true
    */
   spareGeneration: boolean;
+  /** `WORKER_MAX_TARBALL_MB`: largest compressed package tarball. @default 50 */
+  maxTarballBytes: number;
+  /** `WORKER_MAX_UNPACKED_MB`: largest sum of file sizes in a package tarball. @default 250 */
+  maxUnpackedBytes: number;
   /** `WORKER_INSTALL_SCRIPTS`: run install scripts of package dependencies. @default false */
   installScripts: boolean;
   /** `LOG_LEVEL`. @default 'info' */
@@ -138,6 +142,11 @@ export function workerOptionsFromEnv(
         31_536_000,
       ),
     spareGeneration: parseBoolean('WORKER_SPARE_GENERATION', env.WORKER_SPARE_GENERATION, true),
+    maxTarballBytes:
+      2 ** 20 * parseNumber('WORKER_MAX_TARBALL_MB', env.WORKER_MAX_TARBALL_MB, 50, 0.001, 10_240),
+    maxUnpackedBytes:
+      2 ** 20 *
+      parseNumber('WORKER_MAX_UNPACKED_MB', env.WORKER_MAX_UNPACKED_MB, 250, 0.001, 102_400),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',
   });

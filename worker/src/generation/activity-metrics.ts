@@ -21,7 +21,8 @@ export function activityMetricsInterceptor(
           return result;
         } catch (error) {
           const cancelled =
-            error instanceof CancelledFailure || (error as Error | undefined)?.name === 'AbortError';
+            error instanceof CancelledFailure ||
+            (error as Error | undefined)?.name === 'AbortError';
           const outcome = cancelled ? 'cancelled' : 'failed';
           report({ activity, outcome, durationMs: performance.now() - started });
           throw error;

@@ -7,6 +7,7 @@ import pacote from 'pacote';
 import semver from 'semver';
 import type { PinnedPackage } from '@activity-deploy/deploy-api/client';
 import { LoadError } from '../errors.js';
+import { formatMiB, inspectTarball, type TarballLimits } from './tarball-inspection.js';
 import type { LocalPackage } from '../ipc.js';
 
 /** Host packages that activity code must share with the Worker: one copy, one module instance. */
@@ -19,6 +20,7 @@ export interface PackageStoreOptions {
   registryToken?: string | undefined;
   /** Run install scripts of dependencies. */
   installScripts: boolean;
+  limits: TarballLimits;
 }
 
 /**
@@ -36,11 +38,13 @@ export class PackageStore {
   readonly #pacoteOptions: Record<string, unknown>;
   readonly #hostVersions = new Map<string, string>();
   readonly #installScripts: boolean;
+  readonly #limits: TarballLimits;
 
   constructor(options: PackageStoreOptions) {
     this.#packagesDir = path.join(options.workerDir, 'packages');
     this.#cacheDir = path.join(options.workerDir, 'cacache');
     this.#installScripts = options.installScripts;
+    this.#limits = options.limits;
     const registry = options.registryUrl;
     this.#pacoteOptions = { registry, cache: this.#cacheDir, fetchRetries: 2, timeout: 30_000 };
     if (options.registryToken) {
@@ -87,7 +91,10 @@ export class PackageStore {
     const packageDir = path.join(staging, 'node_modules', pinned.name);
     try {
       // pacote checks the tarball against `integrity` and fails with EINTEGRITY on a
-      // mismatch, before anything is moved into the cache.
+      // mismatch. The tarball is inspected in memory first; the extraction then reads
+      // the same verified bytes back from pacote's content-addressed cache.
+      const tarball = await this.#download(pinned);
+      await inspectTarball(tarball, this.#limits, pinned);
       await pacote.extract(`${pinned.name}@${pinned.version}`, packageDir, {
         ...this.#pacoteOptions,
         integrity: pinned.integrity,
@@ -124,11 +131,40 @@ export class PackageStore {
     }
   }
 
+  /** Downloads the tarball into memory, stopping as soon as it exceeds the compressed limit. */
+  async #download(pinned: PinnedPackage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const limit = this.#limits.maxCompressedBytes;
+    await pacote.tarball.stream(
+      `${pinned.name}@${pinned.version}`,
+      async (stream) => {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > limit) {
+            throw new LoadError(
+              'TARBALL_TOO_LARGE',
+              `${pinned.name}@${pinned.version}: tarball is larger than ${formatMiB(limit)} ` +
+                '(WORKER_MAX_TARBALL_MB); raise the limit or make the package smaller',
+              pinned.name,
+              pinned.version,
+            );
+          }
+          chunks.push(chunk);
+        }
+      },
+      { ...this.#pacoteOptions, integrity: pinned.integrity },
+    );
+    return Buffer.concat(chunks);
+  }
+
   /**
    * Installs the package's production dependencies into its own `node_modules` with
    * arborist, from the same registry with the same credentials. Peer dependencies are
    * not installed: the host's SDK is found through the links that linkHostPackages made.
    */
+  // NOTE: tarballs of dependencies are not run through inspectTarball; arborist unpacks
+  // them with pacote, which drops links and entries that leave the package folder.
   async #installDependencies(pinned: PinnedPackage, packageDir: string): Promise<void> {
     const manifestFile = path.join(packageDir, 'package.json');
     const original = await readFile(manifestFile, 'utf8');

@@ -114,6 +114,10 @@ export class Supervisor {
       registryUrl: options.registryUrl,
       registryToken: options.registryToken,
       installScripts: options.installScripts,
+      limits: {
+        maxCompressedBytes: options.maxTarballBytes,
+        maxUnpackedBytes: options.maxUnpackedBytes,
+      },
     });
     this.#appliedFile = new AppliedStateFile(workerDir, options.taskQueue);
   }
