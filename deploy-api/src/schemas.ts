@@ -34,6 +34,14 @@ export const WriteResultSchema = Type.Object(
     revision: Type.Integer({ minimum: 0 }),
     packages: Type.Array(Type.Ref(PinnedPackageSchema)),
     changed: Type.Boolean({ description: 'false when the write matched the current state' }),
+    dryRun: Type.Boolean({ description: 'true when nothing was stored (?dryRun=true)' }),
+    diff: Type.Object({
+      added: Type.Array(Type.Ref(PinnedPackageSchema)),
+      removed: Type.Array(Type.Ref(PinnedPackageSchema)),
+      changed: Type.Array(
+        Type.Object({ name: Type.String(), from: Type.String(), to: Type.String() }),
+      ),
+    }),
   },
   { $id: 'WriteResult' },
 );
@@ -124,6 +132,17 @@ export const StateQuery = Type.Object(
         maximum: 120,
         description:
           'Seconds to hold the request open while If-None-Match still matches the current ETag',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WriteQuery = Type.Object(
+  {
+    dryRun: Type.Optional(
+      Type.Boolean({
+        description: 'Return the revision that the write would create, and store nothing',
       }),
     ),
   },

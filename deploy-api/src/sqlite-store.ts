@@ -16,10 +16,14 @@ export interface RevisionDraft {
   rollbackTo: number | null;
 }
 
-/** Result of `append`: the state after the write, and the record when one was created. */
+/** Result of `append`: the states before and after the write, and the record it created. */
 export interface AppendResult {
+  previous: TaskQueueState;
   state: TaskQueueState;
+  /** The new revision, or null when the write changed nothing. */
   record: RevisionRecord | null;
+  /** True when the revision was computed but not stored. */
+  dryRun: boolean;
 }
 
 const schemaVersion = 1;
@@ -108,17 +112,24 @@ export class SqliteStore {
    * inside the transaction, so concurrent writers never overwrite each other's change;
    * it returns `null` when the write would change nothing, and may throw to reject it.
    */
-  append(taskQueue: string, plan: (current: TaskQueueState) => RevisionDraft | null): AppendResult {
+  append(
+    taskQueue: string,
+    plan: (current: TaskQueueState) => RevisionDraft | null,
+    options: { dryRun?: boolean } = {},
+  ): AppendResult {
+    const dryRun = options.dryRun ?? false;
     const run = this.#db.transaction((): AppendResult => {
       const current = this.current(taskQueue);
       const draft = plan(current);
-      if (draft === null) return { state: current, record: null };
+      if (draft === null) return { previous: current, state: current, record: null, dryRun };
       const record: RevisionRecord = {
         revision: current.revision + 1,
         createdAt: new Date().toISOString(),
         ...draft,
         packages: [...draft.packages].sort((a, b) => a.name.localeCompare(b.name)),
       };
+      const state = { taskQueue, revision: record.revision, packages: record.packages };
+      if (dryRun) return { previous: current, state, record, dryRun };
       this.#insert.run(
         taskQueue,
         record.revision,
@@ -131,10 +142,7 @@ export class SqliteStore {
         record.package?.spec ?? null,
         record.rollbackTo,
       );
-      return {
-        state: { taskQueue, revision: record.revision, packages: record.packages },
-        record,
-      };
+      return { previous: current, state, record, dryRun };
     });
     return run.immediate();
   }

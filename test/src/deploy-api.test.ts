@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from './helpers/control-plane.js';
-import { publish, setVersion, writePackage } from './helpers/packages.js';
+import { publish, publishGenerated, setVersion, writePackage } from './helpers/packages.js';
 import { npm } from './helpers/test-stack.js';
 
 const queue = 'orders';
@@ -306,6 +306,76 @@ describe('deploy API', () => {
     assert.deepEqual(afterwards.body, before.body);
     const fresh = await plane.request('GET', '/v1/task-queues/fresh');
     assert.equal(fresh.body.revision, 0);
+  });
+
+  test('If-Match with a stale ETag returns 412', async () => {
+    const before = await plane.client.revisions(queue);
+    const current = (await plane.client.getState(queue)) as { etag: string };
+    const stale = await plane.request('PUT', `/v1/task-queues/${queue}/packages/@acme/payments`, {
+      body: { version: '1.0.0' },
+      headers: { 'if-match': '"r1"' },
+    });
+    assert.equal(stale.status, 412);
+    assert.equal(stale.body.error.code, 'PRECONDITION_FAILED');
+    assert.match(stale.body.error.message, new RegExp(`ETag ${current.etag}`));
+    assert.deepEqual(await plane.client.revisions(queue), before);
+
+    const fresh = await plane.client.pin(queue, '@acme/payments', '1.0.0', undefined, {
+      ifMatch: current.etag,
+    });
+    assert.equal(fresh.revision, (before.revisions[0]?.revision ?? 0) + 1);
+  });
+
+  test('dry run returns the revision and stores nothing', async () => {
+    const before = await plane.client.revisions(queue);
+    const response = await plane.request(
+      'PUT',
+      `/v1/task-queues/${queue}/packages/@acme/payments?dryRun=true`,
+      { body: { version: '1.2.0', reason: 'try it' } },
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.body.dryRun, true);
+    assert.equal(response.body.changed, true);
+    assert.equal(response.body.revision, (before.revisions[0]?.revision ?? 0) + 1);
+    assert.deepEqual(response.body.diff, {
+      added: [],
+      removed: [],
+      changed: [{ name: '@acme/payments', from: '1.0.0', to: '1.2.0' }],
+    });
+    assert.equal(response.headers.get('etag'), null);
+    assert.deepEqual(await plane.client.revisions(queue), before);
+
+    const rollback = await plane.client.rollback(queue, {}, { dryRun: true });
+    assert.equal(rollback.dryRun, true);
+    assert.deepEqual(await plane.client.revisions(queue), before);
+  });
+
+  test('50 concurrent pins create 50 revisions', async () => {
+    const names = Array.from({ length: 50 }, (_, index) => `@acme/bulk-${index}`);
+    for (const name of names) {
+      await publishGenerated(
+        plane.registry.url,
+        plane.registry.publisherToken,
+        { name, version: '1.0.0', main: 'index.js' },
+        { 'index.js': 'exports.run = async () => 1;\n' },
+      );
+    }
+    const results = await Promise.all(names.map((name) => plane.client.pin('bulk', name, '1.0.0')));
+    assert.deepEqual(
+      results.map((result) => result.revision).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, index) => index + 1),
+    );
+    const { revisions } = await plane.client.revisions('bulk');
+    assert.equal(revisions.length, 50);
+    for (const record of revisions) {
+      const changed = record.package?.name;
+      assert.ok(changed, `revision ${record.revision} names its package`);
+      assert.ok(
+        record.packages.some((entry) => entry.name === changed),
+        `revision ${record.revision} contains its own change ${changed}`,
+      );
+      assert.equal(record.packages.length, record.revision, 'no earlier change was lost');
+    }
   });
 
   test('unpin removes the package in a new revision', async () => {

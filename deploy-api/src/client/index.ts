@@ -29,6 +29,14 @@ export interface GetStateOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Conditions of a write. */
+export interface WriteGuard {
+  /** ETag the state must still have; otherwise the write fails with PRECONDITION_FAILED. */
+  ifMatch?: string | undefined;
+  /** Compute the revision and store nothing. */
+  dryRun?: boolean | undefined;
+}
+
 export type GetStateResult =
   { notModified: false; state: TaskQueueState; etag: string } | { notModified: true; etag: string };
 
@@ -59,27 +67,34 @@ export class DeployApiClient {
   }
 
   /** Pins `name` to an exact version, semver range or dist-tag. */
-  pin(taskQueue: string, name: string, version: string, reason?: string): Promise<WriteResult> {
-    return this.#write('PUT', `${queuePath(taskQueue)}/packages/${encodeURIComponent(name)}`, {
-      version,
-      ...(reason === undefined ? {} : { reason }),
-    });
+  pin(
+    taskQueue: string,
+    name: string,
+    version: string,
+    reason?: string,
+    guard?: WriteGuard,
+  ): Promise<WriteResult> {
+    const body = { version, ...(reason === undefined ? {} : { reason }) };
+    return this.#write('PUT', packagePath(taskQueue, name), body, guard);
   }
 
-  unpin(taskQueue: string, name: string, reason?: string): Promise<WriteResult> {
-    return this.#write(
-      'DELETE',
-      `${queuePath(taskQueue)}/packages/${encodeURIComponent(name)}`,
-      reason === undefined ? {} : { reason },
-    );
+  unpin(
+    taskQueue: string,
+    name: string,
+    reason?: string,
+    guard?: WriteGuard,
+  ): Promise<WriteResult> {
+    const body = reason === undefined ? {} : { reason };
+    return this.#write('DELETE', packagePath(taskQueue, name), body, guard);
   }
 
   /** Restores the package set of `revision`, by default the revision before the current one. */
   rollback(
     taskQueue: string,
     options: { revision?: number; reason?: string } = {},
+    guard?: WriteGuard,
   ): Promise<WriteResult> {
-    return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options);
+    return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options, guard);
   }
 
   async revisions(taskQueue: string, limit?: number): Promise<RevisionList> {
@@ -88,9 +103,15 @@ export class DeployApiClient {
     return parse<RevisionList>(await fetch(url, { headers: this.#headers() }));
   }
 
-  async #write<T>(method: string, path: string, body: unknown): Promise<T> {
-    const headers = { ...this.#headers(), 'content-type': 'application/json' };
-    const response = await fetch(this.#url(path), { method, headers, body: JSON.stringify(body) });
+  async #write<T>(method: string, path: string, body: unknown, guard: WriteGuard = {}): Promise<T> {
+    const headers: Record<string, string> = {
+      ...this.#headers(),
+      'content-type': 'application/json',
+    };
+    if (guard.ifMatch) headers['if-match'] = guard.ifMatch;
+    const url = this.#url(path);
+    if (guard.dryRun) url.searchParams.set('dryRun', 'true');
+    const response = await fetch(url, { method, headers, body: JSON.stringify(body) });
     return parse<T>(response);
   }
 
@@ -102,6 +123,10 @@ export class DeployApiClient {
   #url(path: string): URL {
     return new URL(path, this.#base);
   }
+}
+
+function packagePath(taskQueue: string, name: string): string {
+  return `${queuePath(taskQueue)}/packages/${encodeURIComponent(name)}`;
 }
 
 function queuePath(taskQueue: string): string {

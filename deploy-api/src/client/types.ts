@@ -33,9 +33,19 @@ export interface RevisionRecord {
   rollbackTo: number | null;
 }
 
+/** How a write changes the package set. */
+export interface PackageDiff {
+  added: PinnedPackage[];
+  removed: PinnedPackage[];
+  changed: Array<{ name: string; from: string; to: string }>;
+}
+
 /** Response of every write: the state after it, and whether it created a revision. */
 export interface WriteResult extends TaskQueueState {
   changed: boolean;
+  /** True when `?dryRun=true` computed the revision without storing it. */
+  dryRun: boolean;
+  diff: PackageDiff;
 }
 
 export interface RevisionList {

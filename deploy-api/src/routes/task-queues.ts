@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PinnedPackage, TaskQueueState, WriteResult } from '../client/types.js';
+import type { PackageDiff, PinnedPackage, TaskQueueState, WriteResult } from '../client/types.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import { ApiError } from '../errors.js';
 import type { RegistryResolver } from '../registry-resolver.js';
@@ -13,8 +13,9 @@ import {
   StateQuery,
   TaskQueueParams,
   UnpinBody,
+  WriteQuery,
 } from '../schemas.js';
-import type { AppendResult, SqliteStore } from '../sqlite-store.js';
+import type { AppendResult, RevisionDraft, SqliteStore } from '../sqlite-store.js';
 import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
@@ -29,6 +30,7 @@ const errorResponses = {
   401: Type.Ref('Error'),
   404: Type.Ref('Error'),
   409: Type.Ref('Error'),
+  412: Type.Ref('Error'),
   503: Type.Ref('Error'),
 };
 
@@ -49,10 +51,40 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
   app,
   { store, resolver, notifier, authenticate },
 ) => {
-  const sendWrite = (reply: FastifyReply, taskQueue: string, result: AppendResult): WriteResult => {
-    if (result.record) notifier.notify(taskQueue, result.state.revision);
-    reply.header('etag', stateEtag(result.state));
-    return { ...result.state, changed: result.record !== null };
+  /**
+   * Runs a write: checks If-Match against the state inside the transaction, stores the
+   * revision unless `?dryRun=true`, and wakes the long-polls of the queue.
+   */
+  const write = (
+    request: { headers: FastifyRequest['headers']; query: { dryRun?: boolean | undefined } },
+    reply: FastifyReply,
+    taskQueue: string,
+    plan: (current: TaskQueueState) => RevisionDraft | null,
+  ): WriteResult => {
+    const ifMatch = request.headers['if-match'];
+    const result = store.append(
+      taskQueue,
+      (current) => {
+        if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
+          throw new ApiError(
+            'PRECONDITION_FAILED',
+            `task queue ${taskQueue} is at revision ${current.revision} (ETag ` +
+              `${stateEtag(current)}), which does not match If-Match ${ifMatch}; ` +
+              'read the state again and retry',
+          );
+        }
+        return plan(current);
+      },
+      { dryRun: request.query.dryRun === true },
+    );
+    if (result.record && !result.dryRun) notifier.notify(taskQueue, result.state.revision);
+    if (!result.dryRun) reply.header('etag', stateEtag(result.state));
+    return {
+      ...result.state,
+      changed: result.record !== null,
+      dryRun: result.dryRun,
+      diff: diffPackages(result),
+    };
   };
 
   app.get(
@@ -119,6 +151,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
+        querystring: WriteQuery,
         body: PinBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
@@ -133,7 +166,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const resolved = await resolver.resolve(name, spec, kind);
       const pinned: PinnedPackage = { name, ...resolved };
 
-      const result = store.append(taskQueue, (current) => {
+      const result = write(request, reply, taskQueue, (current) => {
         const existing = current.packages.find((entry) => entry.name === name);
         if (existing?.version === pinned.version && existing.integrity === pinned.integrity) {
           return null;
@@ -153,11 +186,11 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           package: name,
           spec,
           version: pinned.version,
-          revision: result.state.revision,
+          revision: result.revision,
         },
-        result.record ? 'package pinned' : 'package already pinned',
+        result.changed ? 'package pinned' : 'package already pinned',
       );
-      return sendWrite(reply, taskQueue, result);
+      return result;
     },
   );
 
@@ -170,6 +203,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
+        querystring: WriteQuery,
         body: UnpinBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
@@ -179,7 +213,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const result = store.append(taskQueue, (current) => {
+      const result = write(request, reply, taskQueue, (current) => {
         if (!current.packages.some((entry) => entry.name === name)) {
           throw new ApiError(
             'PACKAGE_NOT_PINNED',
@@ -195,11 +229,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           rollbackTo: null,
         };
       });
-      request.log.info(
-        { taskQueue, package: name, revision: result.state.revision },
-        'package unpinned',
-      );
-      return sendWrite(reply, taskQueue, result);
+      request.log.info({ taskQueue, package: name, revision: result.revision }, 'package unpinned');
+      return result;
     },
   );
 
@@ -214,6 +245,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         tags: ['task queues'],
         security: [{ bearerAuth: [] }],
         params: TaskQueueParams,
+        querystring: WriteQuery,
         body: RollbackBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
@@ -223,7 +255,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const requested = request.body?.revision;
-      const result = store.append(taskQueue, (current) => {
+      const result = write(request, reply, taskQueue, (current) => {
         const target = requested ?? current.revision - 1;
         if (requested === undefined && target < 1) {
           throw new ApiError(
@@ -250,8 +282,11 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           rollbackTo: target,
         };
       });
-      request.log.info({ taskQueue, revision: result.state.revision }, 'task queue rolled back');
-      return sendWrite(reply, taskQueue, result);
+      request.log.info(
+        { taskQueue, revision: result.revision, dryRun: result.dryRun },
+        'task queue rolled back',
+      );
+      return result;
     },
   );
 };
@@ -266,4 +301,19 @@ function samePackages(a: readonly PinnedPackage[], b: readonly PinnedPackage[]):
         other.integrity === entry.integrity,
     ),
   );
+}
+
+function diffPackages({ previous, state }: AppendResult): PackageDiff {
+  const before = new Map(previous.packages.map((entry) => [entry.name, entry]));
+  const after = new Map(state.packages.map((entry) => [entry.name, entry]));
+  return {
+    added: state.packages.filter((entry) => !before.has(entry.name)),
+    removed: previous.packages.filter((entry) => !after.has(entry.name)),
+    changed: state.packages.flatMap((entry) => {
+      const old = before.get(entry.name);
+      return old && old.version !== entry.version
+        ? [{ name: entry.name, from: old.version, to: entry.version }]
+        : [];
+    }),
+  };
 }

@@ -2,6 +2,8 @@ import { cp, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import libnpmpublish from 'libnpmpublish';
+import { create } from 'tar';
 import { npm } from './test-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -59,4 +61,30 @@ export async function writePackage(
 
 export async function publish(dir: string): Promise<void> {
   await npm(dir, ['publish']);
+}
+
+/**
+ * Publishes a generated package through libnpmpublish, npm's own publish library, without
+ * starting an npm process: for tests that need many packages quickly.
+ */
+export async function publishGenerated(
+  registryUrl: string,
+  token: string,
+  manifest: { name: string; version: string } & Record<string, unknown>,
+  files: Record<string, string>,
+): Promise<void> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'generated-package-'));
+  await mkdir(path.join(root, 'package'));
+  await writeFile(path.join(root, 'package', 'package.json'), JSON.stringify(manifest));
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(root, 'package', name), content);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of create({ gzip: true, cwd: root, portable: true }, ['package'])) {
+    chunks.push(chunk as Buffer);
+  }
+  await libnpmpublish.publish(manifest, Buffer.concat(chunks), {
+    registry: registryUrl,
+    [`${registryUrl.replace(/^https?:/, '')}:_authToken`]: token,
+  });
 }
