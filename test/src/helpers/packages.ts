@@ -81,7 +81,7 @@ export async function publishGenerated(
   }
   const chunks: Buffer[] = [];
   for await (const chunk of create({ gzip: true, cwd: root, portable: true }, ['package'])) {
-    chunks.push(chunk as Buffer);
+    chunks.push(chunk);
   }
   await libnpmpublish.publish(manifest, Buffer.concat(chunks), {
     registry: registryUrl,
