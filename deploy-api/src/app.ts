@@ -10,6 +10,7 @@ import { ChangeNotifier } from './change-notifier.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
+import { workerRoutes } from './routes/workers.js';
 import { sharedSchemas } from './schemas.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -24,6 +25,8 @@ export interface AppOptions {
   tokens: readonly WriteToken[];
   /** Maximum request body in bytes. */
   bodyLimit: number;
+  /** Age after which a worker's latest report counts as stale, in ms. */
+  workerStaleAfterMs: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -81,6 +84,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   );
 
+  const authenticate = createBearerAuthenticator(options.tokens);
+  app.decorateRequest('actor', '');
   await app.register(taskQueueRoutes, {
     store,
     resolver: new RegistryResolver({
@@ -88,7 +93,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       token: options.registryToken,
     }),
     notifier: new ChangeNotifier(),
-    authenticate: createBearerAuthenticator(options.tokens),
+    authenticate,
+  });
+  await app.register(workerRoutes, {
+    store,
+    authenticate,
+    staleAfterMs: options.workerStaleAfterMs,
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

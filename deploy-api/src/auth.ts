@@ -1,5 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Name of the token that authenticated a write; recorded as the revision's actor. */
+    actor: string;
+  }
+}
 import { ApiError } from './errors.js';
 
 /** A bearer token that may write, and the actor name recorded with its changes. */

@@ -23,6 +23,8 @@ export interface DeployApiOptions {
   token: string | undefined;
   /** `DEPLOY_API_BODY_LIMIT`, in bytes. @default 65536 */
   bodyLimit: number;
+  /** `DEPLOY_API_WORKER_STALE_SECONDS`: a worker silent this long is listed as stale. @default 60 */
+  workerStaleSeconds: number;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
 }
@@ -45,6 +47,13 @@ export function deployApiOptionsFromEnv(
       65536,
       1024,
       16 * 1024 * 1024,
+    ),
+    workerStaleSeconds: parseInteger(
+      'DEPLOY_API_WORKER_STALE_SECONDS',
+      env.DEPLOY_API_WORKER_STALE_SECONDS,
+      60,
+      1,
+      86_400,
     ),
     logLevel: env.LOG_LEVEL ?? 'info',
   });

@@ -25,6 +25,7 @@ export async function startDeployApi(
     registryToken: options.registryToken,
     tokens: [{ name: 'admin', token }],
     bodyLimit: options.bodyLimit,
+    workerStaleAfterMs: options.workerStaleSeconds * 1000,
     logger:
       logger === false
         ? false

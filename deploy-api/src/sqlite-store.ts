@@ -4,6 +4,7 @@ import type {
   RevisionAction,
   RevisionRecord,
   TaskQueueState,
+  WorkerReport,
 } from './client/types.js';
 
 /** A revision to record, computed from the current state inside the transaction. */
@@ -26,7 +27,7 @@ export interface AppendResult {
   dryRun: boolean;
 }
 
-const schemaVersion = 1;
+const schemaVersion = 2;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -41,6 +42,14 @@ CREATE TABLE IF NOT EXISTS revisions (
   package_spec TEXT,
   rollback_to  INTEGER,
   PRIMARY KEY (task_queue, revision)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS workers (
+  task_queue  TEXT NOT NULL,
+  worker_id   TEXT NOT NULL,
+  report      TEXT NOT NULL,
+  reported_at TEXT NOT NULL,
+  PRIMARY KEY (task_queue, worker_id)
 ) STRICT;
 `;
 
@@ -145,6 +154,32 @@ export class SqliteStore {
       return { previous: current, state, record, dryRun };
     });
     return run.immediate();
+  }
+
+  /** Stores the latest report of a worker, replacing its previous one. */
+  saveWorkerReport(taskQueue: string, workerId: string, report: WorkerReport, at: Date): void {
+    this.#db
+      .prepare(
+        `INSERT INTO workers (task_queue, worker_id, report, reported_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (task_queue, worker_id) DO UPDATE SET report = excluded.report,
+           reported_at = excluded.reported_at`,
+      )
+      .run(taskQueue, workerId, JSON.stringify(report), at.toISOString());
+  }
+
+  workerReports(
+    taskQueue: string,
+  ): Array<{ workerId: string; report: WorkerReport; reportedAt: string }> {
+    const rows = this.#db
+      .prepare<[string], { worker_id: string; report: string; reported_at: string }>(
+        'SELECT worker_id, report, reported_at FROM workers WHERE task_queue = ? ORDER BY worker_id',
+      )
+      .all(taskQueue);
+    return rows.map((row) => ({
+      workerId: row.worker_id,
+      report: JSON.parse(row.report) as WorkerReport,
+      reportedAt: row.reported_at,
+    }));
   }
 
   close(): void {

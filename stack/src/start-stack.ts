@@ -31,6 +31,8 @@ export interface StackOptions {
   proxyNpmjs: boolean;
   /** Name of the local publisher account. @default 'publisher' */
   publisherName?: string | undefined;
+  /** Environment for the deploy API, such as DEPLOY_API_WORKER_STALE_SECONDS. */
+  deployApiEnv?: NodeJS.ProcessEnv;
   /** Environment passed on to the worker, such as WORKER_SHUTDOWN_GRACE_SECONDS. */
   workerEnv?: NodeJS.ProcessEnv;
   /** Destination of the worker's output. @default 'inherit' */
@@ -90,6 +92,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const deployApi = await startDeployApi(
       deployApiOptionsFromEnv({
         ...process.env,
+        ...options.deployApiEnv,
         DATA_DIR: options.dataDir,
         DEPLOY_API_PORT: String(options.deployApiPort),
         REGISTRY_URL: registry.url,
@@ -126,6 +129,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         DATA_DIR: options.dataDir,
         TASK_QUEUE: options.taskQueue,
         DEPLOY_API_URL: deployApi.url,
+        DEPLOY_API_TOKEN: deployApi.token,
         REGISTRY_URL: registry.url,
         TEMPORAL_ADDRESS: temporalAddress,
         TEMPORAL_NAMESPACE: options.temporalNamespace,

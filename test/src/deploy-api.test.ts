@@ -283,6 +283,31 @@ describe('deploy API', () => {
         message: /no earlier/,
       },
       {
+        name: 'worker report with an invalid worker id',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/workers/${encodeURIComponent('bad id')}`,
+        body: {
+          state: 'serving',
+          appliedRevision: 1,
+          desiredRevision: 1,
+          versions: { node: '20', temporalSdk: '1.24.0' },
+          lastError: null,
+        },
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /"bad id"/,
+      },
+      {
+        name: 'worker report without a token',
+        method: 'PUT',
+        path: `/v1/task-queues/${queue}/workers/host-1`,
+        body: { state: 'serving' },
+        token: null,
+        status: 401,
+        code: 'UNAUTHORIZED',
+        message: /Authorization/,
+      },
+      {
         name: 'long-poll longer than the maximum',
         method: 'GET',
         path: `/v1/task-queues/${queue}?wait=500`,
@@ -306,6 +331,7 @@ describe('deploy API', () => {
     assert.deepEqual(afterwards.body, before.body);
     const fresh = await plane.request('GET', '/v1/task-queues/fresh');
     assert.equal(fresh.body.revision, 0);
+    assert.deepEqual((await plane.client.workers(queue)).workers, []);
   });
 
   test('If-Match with a stale ETag returns 412', async () => {
@@ -408,6 +434,8 @@ describe('deploy API', () => {
       '/v1/task-queues/{taskQueue}/packages/{*}',
       '/v1/task-queues/{taskQueue}/revisions',
       '/v1/task-queues/{taskQueue}/rollback',
+      '/v1/task-queues/{taskQueue}/workers',
+      '/v1/task-queues/{taskQueue}/workers/{workerId}',
     ]);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].put);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].delete);

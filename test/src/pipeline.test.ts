@@ -24,7 +24,10 @@ describe('publish, pin, hot-swap and roll back', () => {
     });
 
   before(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({
+      workerEnv: { WORKER_REPORT_INTERVAL_SECONDS: '0.5' },
+      deployApiEnv: { DEPLOY_API_WORKER_STALE_SECONDS: '2' },
+    });
     runner = await startWorkflowRunner(stack.env.TEMPORAL_ADDRESS as string);
     templateDir = await copyTemplate(stack.registry.url, stack.registry.publisherToken);
   });
@@ -159,9 +162,30 @@ describe('publish, pin, hot-swap and roll back', () => {
     assert.ok(metricValue(text, 'activity_execution_duration_seconds_sum', slowLabels) >= 6);
   });
 
+  test('deploy API lists the worker and its revision', async () => {
+    const { workers } = await waitFor('the worker report of revision 3', async () => {
+      const list = await stack.client.workers(stack.taskQueue);
+      return list.workers[0]?.appliedRevision === 3 ? list : undefined;
+    });
+    assert.equal(workers.length, 1);
+    assert.equal(workers[0]?.stale, false);
+    assert.equal(workers[0]?.state, 'serving');
+    assert.equal(workers[0]?.desiredRevision, 3);
+    assert.equal(workers[0]?.versions.temporalSdk, '1.24.0');
+    assert.equal(workers[0]?.lastError, null);
+  });
+
   test('worker drains and exits 0 on SIGTERM', async () => {
     const code = await stack.worker.stop();
     assert.equal(code, 0);
+  });
+
+  test('stopped worker turns stale', async () => {
+    const worker = await waitFor('a stale worker', async () => {
+      const { workers } = await stack.client.workers(stack.taskQueue);
+      return workers[0]?.stale ? workers[0] : undefined;
+    });
+    assert.equal(worker.appliedRevision, 3);
   });
 
   test('registry serves the published versions', async () => {

@@ -124,6 +124,13 @@ describe('worker with bad packages', () => {
       code: 'IMPORT_FAILED',
     });
     assert.ok(failures >= 1, `IMPORT_FAILED count ${failures}`);
+    const reported = await waitFor('the failure in the deploy API', async () => {
+      const { workers } = await stack.client.workers(stack.taskQueue);
+      return workers[0]?.lastError?.revision === pinned.revision ? workers[0] : undefined;
+    });
+    assert.equal(reported.lastError?.code, 'IMPORT_FAILED');
+    assert.equal(reported.lastError?.package, '@acme/broken');
+    assert.equal(reported.appliedRevision, serving.appliedRevision);
     assert.equal(failed.desiredRevision, pinned.revision);
     await assertStillServing(serving, failed);
 

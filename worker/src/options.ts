@@ -37,6 +37,11 @@ export interface WorkerOptions {
   loadTimeoutMs: number;
   /** `WORKER_RETRY_MAX_SECONDS`: cap of the backoff between failed attempts. @default 60 */
   retryMaxMs: number;
+  /**
+   * `WORKER_REPORT_INTERVAL_SECONDS`: how often the worker reports its state to the deploy
+   * API, besides after every change. @default 15
+   */
+  reportIntervalMs: number;
   /** `WORKER_HEALTH_INTERVAL_SECONDS`: how often the serving generation is pinged. @default 5 */
   healthIntervalMs: number;
   /**
@@ -111,6 +116,15 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_LOAD_TIMEOUT_SECONDS', env.WORKER_LOAD_TIMEOUT_SECONDS, 60, 1, 3600),
     retryMaxMs:
       1000 * parseNumber('WORKER_RETRY_MAX_SECONDS', env.WORKER_RETRY_MAX_SECONDS, 60, 1, 3600),
+    reportIntervalMs:
+      1000 *
+      parseNumber(
+        'WORKER_REPORT_INTERVAL_SECONDS',
+        env.WORKER_REPORT_INTERVAL_SECONDS,
+        15,
+        0.5,
+        3600,
+      ),
     healthIntervalMs:
       1000 *
       parseNumber(

@@ -1,4 +1,11 @@
-import type { ErrorBody, RevisionList, TaskQueueState, WriteResult } from './types.js';
+import type {
+  ErrorBody,
+  RevisionList,
+  TaskQueueState,
+  WorkerList,
+  WorkerReport,
+  WriteResult,
+} from './types.js';
 
 export type * from './types.js';
 
@@ -95,6 +102,19 @@ export class DeployApiClient {
     guard?: WriteGuard,
   ): Promise<WriteResult> {
     return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options, guard);
+  }
+
+  /** Sends a worker's report; the latest one replaces the previous. */
+  async reportWorker(taskQueue: string, workerId: string, report: WorkerReport): Promise<void> {
+    const url = this.#url(`${queuePath(taskQueue)}/workers/${encodeURIComponent(workerId)}`);
+    const headers = { ...this.#headers(), 'content-type': 'application/json' };
+    const response = await fetch(url, { method: 'PUT', headers, body: JSON.stringify(report) });
+    if (!response.ok) await parse<unknown>(response);
+  }
+
+  async workers(taskQueue: string): Promise<WorkerList> {
+    const url = this.#url(`${queuePath(taskQueue)}/workers`);
+    return parse<WorkerList>(await fetch(url, { headers: this.#headers() }));
   }
 
   async revisions(taskQueue: string, limit?: number): Promise<RevisionList> {

@@ -53,6 +53,35 @@ export interface RevisionList {
   revisions: RevisionRecord[];
 }
 
+/** What a worker reports about itself, after every change and periodically. */
+export interface WorkerReport {
+  state: string;
+  appliedRevision: number | null;
+  desiredRevision: number | null;
+  versions: { node: string; temporalSdk: string };
+  lastError: {
+    code: string;
+    message: string;
+    revision: number;
+    package?: string | undefined;
+    version?: string | undefined;
+  } | null;
+}
+
+/** A worker's latest report, as the deploy API returns it. */
+export interface WorkerRecord extends WorkerReport {
+  workerId: string;
+  /** ISO 8601 time the report arrived. */
+  reportedAt: string;
+  /** True when no report arrived within DEPLOY_API_WORKER_STALE_SECONDS. */
+  stale: boolean;
+}
+
+export interface WorkerList {
+  taskQueue: string;
+  workers: WorkerRecord[];
+}
+
 /** Error body of every non-2xx response. */
 export interface ErrorBody {
   error: { code: string; message: string };

@@ -51,6 +51,11 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
   app,
   { store, resolver, notifier, authenticate },
 ) => {
+  // Runs before body validation, so a request without a valid token gets 401 first.
+  const requireToken = async (request: FastifyRequest) => {
+    request.actor = authenticate(request);
+  };
+
   /**
    * Runs a write: checks If-Match against the state inside the transaction, stores the
    * revision unless `?dryRun=true`, and wakes the long-polls of the queue.
@@ -155,9 +160,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         body: PinBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
+      onRequest: requireToken,
     },
     async (request, reply) => {
-      const actor = authenticate(request);
+      const actor = request.actor;
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
@@ -207,9 +213,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         body: UnpinBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
+      onRequest: requireToken,
     },
     async (request, reply) => {
-      const actor = authenticate(request);
+      const actor = request.actor;
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
@@ -249,9 +256,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         body: RollbackBody,
         response: { 200: Type.Ref('WriteResult'), ...errorResponses },
       },
+      onRequest: requireToken,
     },
     async (request, reply) => {
-      const actor = authenticate(request);
+      const actor = request.actor;
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const requested = request.body?.revision;

@@ -27,7 +27,11 @@ export interface TestStack extends RunningStack {
  * (scripts/run-tests.js) starts one dev server for the whole run and sets it.
  */
 export async function startTestStack(
-  options: { workerEnv?: NodeJS.ProcessEnv; taskQueue?: string } = {},
+  options: {
+    workerEnv?: NodeJS.ProcessEnv;
+    deployApiEnv?: NodeJS.ProcessEnv;
+    taskQueue?: string;
+  } = {},
 ): Promise<TestStack> {
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
@@ -59,6 +63,7 @@ export async function startTestStack(
       ...options.workerEnv,
     },
     workerStdio: logFd,
+    deployApiEnv: options.deployApiEnv ?? {},
     log: () => undefined,
   });
   closeSync(logFd);

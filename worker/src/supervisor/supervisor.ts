@@ -100,6 +100,7 @@ export class Supervisor {
   #lastContactAt: Date | null = null;
   #reachable = false;
   #loops: Promise<void>[] = [];
+  #reportFailing = false;
 
   constructor(options: Readonly<WorkerOptions>, logger: Logger) {
     this.#options = options;
@@ -130,7 +131,7 @@ export class Supervisor {
       this.#log.info({ revision: restored.revision }, 'restoring last applied revision');
       this.#desired = restored;
     }
-    this.#loops = [this.#watch(), this.#reconcile()];
+    this.#loops = [this.#watch(), this.#reconcile(), this.#reportPeriodically()];
     this.#prepareSpare();
   }
 
@@ -218,6 +219,44 @@ export class Supervisor {
           'deploy API poll failed',
         );
         await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** Sends the worker's state to the deploy API now and then every report interval. */
+  async #reportPeriodically(): Promise<void> {
+    const signal = this.#stopController.signal;
+    while (!signal.aborted) {
+      await this.#report();
+      await sleep(this.#options.reportIntervalMs, signal);
+    }
+  }
+
+  /** Sends one report; a failure is logged once until a report succeeds again. */
+  async #report(): Promise<void> {
+    const status = this.status();
+    const lastError = status.lastError
+      ? {
+          code: status.lastError.code,
+          message: status.lastError.message.slice(0, 4000),
+          revision: status.lastError.revision,
+          package: status.lastError.package,
+          version: status.lastError.version,
+        }
+      : null;
+    try {
+      await this.#client.reportWorker(this.#options.taskQueue, this.#options.workerId, {
+        state: status.state,
+        appliedRevision: status.appliedRevision,
+        desiredRevision: status.desiredRevision,
+        versions: status.versions,
+        lastError,
+      });
+      this.#reportFailing = false;
+    } catch (error) {
+      if (!this.#reportFailing) {
+        this.#log.warn({ err: error }, 'reporting to the deploy API failed');
+        this.#reportFailing = true;
       }
     }
   }
@@ -373,6 +412,7 @@ export class Supervisor {
     }
     this.#setState(this.#current ? 'serving' : 'idle');
     await this.#appliedFile.write(target);
+    void this.#report();
   }
 
   #retire(generation: GenerationProcess | undefined): void {
@@ -431,6 +471,7 @@ export class Supervisor {
       },
       'revision not applied',
     );
+    void this.#report();
     this.#wake?.();
   }
 
