@@ -2,8 +2,9 @@
 // Measures the time from a pin to the first activity call served by the new version:
 // the hot swap against the baseline of stopping the worker process and starting a new
 // one, both in the same run on the same machine, on real parts on loopback.
-//   npm run bench                  20 swaps of each kind
+//   npm run bench                  20 swaps of each kind, 2 s apart
 //   SWAPS=50 npm run bench         more samples
+//   PAUSE_MS=0 npm run bench       back-to-back swaps
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +28,9 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const swaps = Number(process.env.SWAPS ?? 20);
+/** Pause before each sample, so that every swap starts from a settled worker. */
+const pauseMs = Number(process.env.PAUSE_MS ?? 2000);
+const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
 const packageName = '@bench/echo';
 
 function percentile(sorted: number[], fraction: number): number {
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
   const hotSwap: number[] = [];
   for (let i = 1; i <= swaps; i += 1) {
     const version = versions[i] as string;
+    await pause();
     const started = performance.now();
     await deploy.pin(taskQueue, packageName, version);
     await untilServed(version);
@@ -141,6 +146,7 @@ async function main(): Promise<void> {
   let worker: WorkerProcess = stack.worker;
   for (let i = swaps + 1; i <= 2 * swaps; i += 1) {
     const version = versions[i] as string;
+    await pause();
     const started = performance.now();
     await worker.stop();
     await deploy.pin(taskQueue, packageName, version);
@@ -177,14 +183,17 @@ async function main(): Promise<void> {
   await writeSection(
     'Pin to first call served by the new version',
     [
-      `Command: \`SWAPS=${swaps} npm run bench\`. Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+      `Command: \`SWAPS=${swaps} PAUSE_MS=${pauseMs} npm run bench\`. Machine: ${machine}. ` +
+        `Date: ${new Date().toISOString().slice(0, 10)}.`,
       '',
       'Each sample starts at the pin request and ends when a workflow on the same Temporal dev',
       'server first gets the new version from the `echo` activity. The worker fetches the new',
       'tarball from the registry in both paths; calls run one at a time, each through a workflow',
       'with a 10 s start-to-close timeout. A sample above 10 s is a call whose task reached the',
       'old generation as it stopped polling and ran after Temporal retried it (README, Known',
-      'limits). The hot swap uses the spare generation, which is started again after each swap.',
+      'limits). The hot swap uses the spare generation, which is started again after each swap;',
+      `each sample starts ${pauseMs} ms after the previous one ended, so with PAUSE_MS below about`,
+      '1000 a swap may find the next spare still loading the SDK.',
       '',
       table,
     ].join('\n'),
