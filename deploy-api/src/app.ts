@@ -84,6 +84,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   );
 
+  const notifier = new ChangeNotifier();
+  // Long-polls would otherwise hold close() open for up to their wait time.
+  app.addHook('preClose', async () => notifier.close());
   const authenticate = createBearerAuthenticator(options.tokens);
   app.decorateRequest('actor', '');
   await app.register(taskQueueRoutes, {
@@ -92,7 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       registry: options.registryUrl,
       token: options.registryToken,
     }),
-    notifier: new ChangeNotifier(),
+    notifier,
     authenticate,
   });
   await app.register(workerRoutes, {

@@ -7,10 +7,16 @@ import { EventEmitter, once } from 'node:events';
  */
 export class ChangeNotifier {
   readonly #emitter = new EventEmitter();
+  readonly #closed = new AbortController();
 
   constructor() {
     // One listener per open long-poll; thousands are expected, so no leak warning.
     this.#emitter.setMaxListeners(0);
+  }
+
+  /** Ends every open wait at once, so that a server can close without waiting them out. */
+  close(): void {
+    this.#closed.abort();
   }
 
   notify(taskQueue: string, revision: number): void {
@@ -19,7 +25,7 @@ export class ChangeNotifier {
 
   /**
    * Resolves `true` when the queue gets a revision other than `knownRevision`, or
-   * `false` when `timeoutMs` passes or `signal` aborts first.
+   * `false` when `timeoutMs` passes, `signal` aborts or the notifier closes first.
    */
   async waitForChange(
     taskQueue: string,
@@ -28,7 +34,7 @@ export class ChangeNotifier {
     signal: AbortSignal,
   ): Promise<boolean> {
     const timeout = AbortSignal.timeout(timeoutMs);
-    const stop = AbortSignal.any([timeout, signal]);
+    const stop = AbortSignal.any([timeout, signal, this.#closed.signal]);
     try {
       for (;;) {
         const [revision] = (await once(this.#emitter, taskQueue, { signal: stop })) as [number];

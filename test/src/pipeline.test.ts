@@ -186,6 +186,7 @@ describe('publish, pin, hot-swap and roll back', () => {
       return workers[0]?.stale ? workers[0] : undefined;
     });
     assert.equal(worker.appliedRevision, 3);
+    assert.equal(worker.state, 'stopped', 'the last report says the worker stopped');
   });
 
   test('registry serves the published versions', async () => {

@@ -3,6 +3,7 @@
 // a tarball whose bytes differ from the pinned integrity. In every case the generation
 // that is serving keeps serving, and the failure shows in /status.
 import assert from 'node:assert/strict';
+import { openSync } from 'node:fs';
 import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -207,7 +208,7 @@ describe('worker with bad packages', () => {
     );
   });
 
-  test('restarted worker serves offline, then catches up', async () => {
+  test('restarted worker serves offline, then catches up', async (t) => {
     const last = await waitForApplied(
       (await stack.client.unpin(stack.taskQueue, '@acme/tampered')).revision,
     );
@@ -216,9 +217,11 @@ describe('worker with bad packages', () => {
     await stack.registry.close();
 
     const port = await freePort();
+    const restartedAt = Date.now();
+    const logFd = openSync(path.join(stack.dataDir, 'restarted-worker.log'), 'a');
     const restarted = await startWorkerProcess({
       httpPort: port,
-      stdio: 'ignore',
+      stdio: logFd,
       env: {
         DATA_DIR: stack.dataDir,
         TASK_QUEUE: stack.taskQueue,
@@ -235,7 +238,9 @@ describe('worker with bad packages', () => {
         return body.appliedRevision === last.appliedRevision ? body : undefined;
       });
       assert.equal(status.deployApi.reachable, false);
+      t.diagnostic(`restored after ${Date.now() - restartedAt} ms`);
       assert.equal(await call('hello', 'Ada'), 'hello Ada from activity hello');
+      t.diagnostic(`first call served after ${Date.now() - restartedAt} ms`);
       assert.equal(await call('shout', 'still here'), 'STILL HERE');
 
       // Bring the registry and the deploy API back on the same ports and data.
@@ -267,6 +272,7 @@ describe('worker with bad packages', () => {
         });
         assert.equal(caughtUp.deployApi.reachable, true);
         assert.equal(await call('shout', 'back'), 'BACK!!');
+        t.diagnostic(`caught up after ${Date.now() - restartedAt} ms`);
       } finally {
         await api.close();
         await registry.close();

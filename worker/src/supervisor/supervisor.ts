@@ -147,6 +147,8 @@ export class Supervisor {
     );
     await Promise.all(generations.map((generation) => generation.drain()));
     this.#setState('stopped');
+    // The last report tells the deploy API that this worker left on purpose.
+    await this.#report();
   }
 
   /** Kills every generation at once, for a second SIGTERM. */
