@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 
 /**
  * Wakes long-polling readers of a task queue when a write creates a revision.
@@ -27,22 +27,29 @@ export class ChangeNotifier {
    * Resolves `true` when the queue gets a revision other than `knownRevision`, or
    * `false` when `timeoutMs` passes, `signal` aborts or the notifier closes first.
    */
-  async waitForChange(
+  waitForChange(
     taskQueue: string,
     knownRevision: number,
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const stop = AbortSignal.any([timeout, signal, this.#closed.signal]);
-    try {
-      for (;;) {
-        const [revision] = (await once(this.#emitter, taskQueue, { signal: stop })) as [number];
-        if (revision !== knownRevision) return true;
-      }
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') return false;
-      throw error;
-    }
+    return new Promise((resolve) => {
+      const finish = (changed: boolean) => {
+        clearTimeout(timer);
+        this.#emitter.off(taskQueue, onRevision);
+        signal.removeEventListener('abort', onAbort);
+        this.#closed.signal.removeEventListener('abort', onAbort);
+        resolve(changed);
+      };
+      const onRevision = (revision: number) => {
+        if (revision !== knownRevision) finish(true);
+      };
+      const onAbort = () => finish(false);
+      const timer = setTimeout(onAbort, timeoutMs);
+      this.#emitter.on(taskQueue, onRevision);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#closed.signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted || this.#closed.signal.aborted) finish(false);
+    });
   }
 }
