@@ -45,6 +45,7 @@ function summarize(samples: number[]) {
     p95: percentile(sorted, 0.95),
     min: sorted[0] ?? Number.NaN,
     max: sorted.at(-1) ?? Number.NaN,
+    overTenSeconds: sorted.filter((sample) => sample > 10_000).length,
   };
 }
 
@@ -170,10 +171,11 @@ async function main(): Promise<void> {
   const hot = summarize(hotSwap);
   const base = summarize(restart);
   const row = (name: string, s: ReturnType<typeof summarize>) =>
-    `| ${name} | ${swaps} | ${s.median.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)} |`;
+    `| ${name} | ${swaps} | ${s.median.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ` +
+    `${s.max.toFixed(0)} | ${s.overTenSeconds} |`;
   const table = [
-    '| path | samples | median ms | p95 ms | min ms | max ms |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| path | samples | median ms | p95 ms | min ms | max ms | over 10 s |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     row('hot swap (pin, next generation, old one drains)', hot),
     row('baseline: stop the worker, pin, start a new worker', base),
   ].join('\n');
