@@ -94,18 +94,24 @@ export async function startTemporalDevServer(
 }
 
 /**
- * Checks that a Temporal frontend responds at `address`, retrying for `timeoutMs`.
- * Rejects with a message that names the address and the last connection error.
+ * Polls the frontend at `address` every 250 ms until getSystemInfo succeeds or `timeoutMs`
+ * passes. `beforeAttempt` may throw to stop early. Returns the last error, or undefined
+ * when the server responded.
  */
-export async function checkTemporalServer(address: string, timeoutMs = 10_000): Promise<void> {
+async function pollFrontend(
+  address: string,
+  timeoutMs: number,
+  beforeAttempt: () => void = () => undefined,
+): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
+  let lastError: unknown = new Error('no attempt was made');
   while (Date.now() < deadline) {
+    beforeAttempt();
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.getSystemInfo({});
-        return;
+        return undefined;
       } finally {
         await connection.close();
       }
@@ -114,8 +120,18 @@ export async function checkTemporalServer(address: string, timeoutMs = 10_000): 
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+  return lastError;
+}
+
+/**
+ * Checks that a Temporal frontend responds at `address`, retrying for `timeoutMs`.
+ * Rejects with a message that names the address and the last connection error.
+ */
+export async function checkTemporalServer(address: string, timeoutMs = 10_000): Promise<void> {
+  const error = await pollFrontend(address, timeoutMs);
+  if (error === undefined) return;
   throw new Error(
-    `no Temporal server responds at TEMPORAL_ADDRESS=${address}: ${(lastError as Error)?.message}`,
+    `no Temporal server responds at TEMPORAL_ADDRESS=${address}: ${(error as Error)?.message}`,
   );
 }
 
@@ -125,28 +141,15 @@ async function waitForHealthy(
   timeoutMs: number,
   stderr: () => string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
+  const error = await pollFrontend(address, timeoutMs, () => {
     if (child.exitCode !== null) {
       throw new Error(`temporal server start-dev exited with code ${child.exitCode}: ${stderr()}`);
     }
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (error) {
-      lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  });
+  if (error === undefined) return;
   throw new Error(
     `Temporal dev server at ${address} was not ready within ${timeoutMs / 1000} s: ` +
-      `${(lastError as Error)?.message}\n${stderr()}`,
+      `${(error as Error)?.message}\n${stderr()}`,
   );
 }
 
