@@ -6,10 +6,9 @@
 //   SWAPS=50 npm run bench         more samples
 //   PAUSE_MS=0 npm run bench       back-to-back swaps
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { DeployApiClient } from '@activity-deploy/deploy-api/client';
@@ -24,9 +23,9 @@ import {
 } from '@activity-deploy/stack';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { writeSection } from './report.js';
 
 const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const swaps = Number(process.env.SWAPS ?? 20);
 /** Pause before each sample, so that every swap starts from a settled worker. */
 const pauseMs = Number(process.env.PAUSE_MS ?? 2000);
@@ -208,24 +207,6 @@ async function main(): Promise<void> {
   await stack.deployApi.close();
   await stack.registry.close();
   await temporal?.stop();
-}
-
-/** Replaces the section with this title in docs/benchmarks.md, keeping the others. */
-async function writeSection(title: string, body: string): Promise<void> {
-  const file = path.join(repoRoot, 'docs', 'benchmarks.md');
-  await mkdir(path.dirname(file), { recursive: true });
-  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  const heading = `## ${title}`;
-  const start = text.indexOf(heading);
-  const section = `${heading}\n\n${body}\n`;
-  if (start === -1) {
-    text = `${text.trimEnd()}\n\n${section}`;
-  } else {
-    const next = text.indexOf('\n## ', start + heading.length);
-    text = text.slice(0, start) + section + (next === -1 ? '' : text.slice(next + 1));
-  }
-  await writeFile(file, text);
-  console.error(`wrote ${file}`);
 }
 
 main().catch((error: unknown) => {

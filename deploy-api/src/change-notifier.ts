@@ -1,55 +1,70 @@
-import { EventEmitter } from 'node:events';
+import type { TaskQueueState } from './client/types.js';
+
+type Waiter = (state: TaskQueueState) => void;
 
 /**
- * Wakes long-polling readers of a task queue when a write creates a revision.
+ * Wakes long-polling readers of a task queue when a write creates a revision, handing
+ * each the new state so that thousands of readers do not each read the database.
  * The notifier is in-process: with several API replicas each one only wakes its own
  * readers.
  */
 export class ChangeNotifier {
-  readonly #emitter = new EventEmitter();
+  /**
+   * Open waits per task queue. A Set, not an EventEmitter: removing one of n listeners
+   * from an emitter scans its array, so waking n readers would cost O(n²).
+   */
+  readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #closed = new AbortController();
-
-  constructor() {
-    // One listener per open long-poll; thousands are expected, so no leak warning.
-    this.#emitter.setMaxListeners(0);
-  }
 
   /** Ends every open wait at once, so that a server can close without waiting them out. */
   close(): void {
     this.#closed.abort();
   }
 
-  notify(taskQueue: string, revision: number): void {
-    this.#emitter.emit(taskQueue, revision);
+  notify(state: TaskQueueState): void {
+    const waiters = this.#waiters.get(state.taskQueue);
+    if (!waiters) return;
+    // Each waiter removes itself, so iterate over a copy.
+    for (const waiter of [...waiters]) waiter(state);
   }
 
   /**
-   * Resolves `true` when the queue gets a revision other than `knownRevision`, or
-   * `false` when `timeoutMs` passes, `signal` aborts or the notifier closes first.
+   * Resolves with the new state when the queue gets a revision other than
+   * `knownRevision`, or `null` when `timeoutMs` passes, `signal` aborts or the notifier
+   * closes first.
    */
   waitForChange(
     taskQueue: string,
     knownRevision: number,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<boolean> {
+  ): Promise<TaskQueueState | null> {
     return new Promise((resolve) => {
-      const finish = (changed: boolean) => {
+      let waiters = this.#waiters.get(taskQueue);
+      if (!waiters) {
+        waiters = new Set();
+        this.#waiters.set(taskQueue, waiters);
+      }
+      const queueWaiters = waiters;
+      const finish = (state: TaskQueueState | null) => {
         clearTimeout(timer);
-        this.#emitter.off(taskQueue, onRevision);
+        queueWaiters.delete(onState);
+        if (queueWaiters.size === 0 && this.#waiters.get(taskQueue) === queueWaiters) {
+          this.#waiters.delete(taskQueue);
+        }
         signal.removeEventListener('abort', onAbort);
         this.#closed.signal.removeEventListener('abort', onAbort);
-        resolve(changed);
+        resolve(state);
       };
-      const onRevision = (revision: number) => {
-        if (revision !== knownRevision) finish(true);
+      const onState: Waiter = (state) => {
+        if (state.revision !== knownRevision) finish(state);
       };
-      const onAbort = () => finish(false);
+      const onAbort = () => finish(null);
       const timer = setTimeout(onAbort, timeoutMs);
-      this.#emitter.on(taskQueue, onRevision);
+      queueWaiters.add(onState);
       signal.addEventListener('abort', onAbort, { once: true });
       this.#closed.signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted || this.#closed.signal.aborted) finish(false);
+      if (signal.aborted || this.#closed.signal.aborted) finish(null);
     });
   }
 }

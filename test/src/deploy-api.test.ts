@@ -98,6 +98,8 @@ describe('deploy API', () => {
     });
     assert.equal(second.status, 304);
     assert.equal(second.headers.get('etag'), etag);
+    // A Content-Length of a body that is not sent stalls HTTP clients that trust it.
+    assert.equal(second.headers.get('content-length'), null);
   });
 
   test('long-poll returns 304 when nothing changes in time', async () => {

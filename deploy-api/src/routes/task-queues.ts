@@ -34,6 +34,18 @@ const errorResponses = {
   503: Type.Ref('Error'),
 };
 
+/** JSON of states that the notifier hands to many long-polls at once, by state object. */
+const sharedJson = new WeakMap<object, string>();
+
+function serializeShared(state: unknown): string {
+  let json = sharedJson.get(state as object);
+  if (json === undefined) {
+    json = JSON.stringify(state);
+    sharedJson.set(state as object, json);
+  }
+  return json;
+}
+
 /** Returns the strong ETag of a state. Revisions only grow, so the number identifies the state. */
 export function stateEtag(state: TaskQueueState): string {
   return `"r${state.revision}"`;
@@ -82,7 +94,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       },
       { dryRun: request.query.dryRun === true },
     );
-    if (result.record && !result.dryRun) notifier.notify(taskQueue, result.state.revision);
+    if (result.record && !result.dryRun) notifier.notify(result.state);
     if (!result.dryRun) reply.header('etag', stateEtag(result.state));
     return {
       ...result.state,
@@ -104,24 +116,38 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         tags: ['task queues'],
         params: TaskQueueParams,
         querystring: StateQuery,
-        response: { 200: Type.Ref('TaskQueueState'), 304: Type.Null(), ...errorResponses },
+        response: {
+          200: Type.Ref('TaskQueueState'),
+          // No body, so no Content-Length: a 304 must not state the length of "null".
+          304: Type.Unsafe<void>({ description: 'The state still matches If-None-Match' }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       let state = store.current(taskQueue);
+      let woken = false;
       const ifNoneMatch = request.headers['if-none-match'];
       const waitSeconds = request.query.wait ?? 0;
       if (waitSeconds > 0 && etagMatches(ifNoneMatch, stateEtag(state))) {
         const abort = new AbortController();
         request.raw.once('close', () => abort.abort());
-        await notifier.waitForChange(taskQueue, state.revision, waitSeconds * 1000, abort.signal);
-        state = store.current(taskQueue);
+        const changed = await notifier.waitForChange(
+          taskQueue,
+          state.revision,
+          waitSeconds * 1000,
+          abort.signal,
+        );
+        woken = changed !== null;
+        state = changed ?? store.current(taskQueue);
       }
       const etag = stateEtag(state);
       reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (etagMatches(ifNoneMatch, etag)) return reply.code(304).send(null);
+      if (etagMatches(ifNoneMatch, etag)) return reply.code(304).send();
+      // Every long-poll that one write wakes gets the same state object: serialize it once.
+      if (woken) reply.serializer(serializeShared);
       return state;
     },
   );
