@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     stopping = true;
     log('stopping: worker drains first, then the deploy API, registry and Temporal');
     stack.stop().then(
-      () => process.exit(0),
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         console.error(error);
         process.exit(1);
