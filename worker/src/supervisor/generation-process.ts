@@ -13,7 +13,12 @@ import type {
 
 const generationMain = fileURLToPath(new URL('../generation/main.js', import.meta.url));
 
-export type GenerationState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+/**
+ * `starting` until the process has loaded the SDK and connected, `idle` while it waits
+ * for an activity set (a spare), `loading` while it imports one, then `running`.
+ */
+export type GenerationState =
+  'starting' | 'idle' | 'loading' | 'running' | 'draining' | 'stopped' | 'failed';
 
 export interface GenerationOptions {
   id: number;
@@ -74,7 +79,10 @@ export class GenerationProcess {
       serialization: 'advanced',
     });
     this.#child.on('message', (message: GenerationMessage) => {
-      if (message.type === 'idle') this.#idle = true;
+      if (message.type === 'idle') {
+        this.#idle = true;
+        if (this.state === 'starting') this.state = 'idle';
+      }
       if (message.type === 'activity') this.#options.onActivity?.(this, message);
       if (message.type === 'pong') {
         this.#lastPongAt = Date.now();
@@ -102,7 +110,7 @@ export class GenerationProcess {
 
   /** True while the process waits for an activity set, ready to load one at once. */
   get isSpare(): boolean {
-    return this.revision === null && this.state === 'starting';
+    return this.revision === null && (this.state === 'starting' || this.state === 'idle');
   }
 
   /**
@@ -112,6 +120,7 @@ export class GenerationProcess {
    */
   async load(revision: number, packages: LocalPackage[]): Promise<void> {
     this.revision = revision;
+    this.state = 'loading';
     this.#log = this.#log.child({ revision });
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
