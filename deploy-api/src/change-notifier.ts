@@ -1,70 +1,78 @@
 import type { TaskQueueState } from './client/types.js';
 
-type Waiter = (state: TaskQueueState) => void;
+/** An open wait for a change, as `waitForChange` returns it. */
+export interface ChangeWait {
+  /** The new state, or `null` when the wait timed out, was cancelled or the notifier closed. */
+  changed: Promise<TaskQueueState | null>;
+  /** Ends the wait with `null`; does nothing once it has ended. */
+  cancel: () => void;
+}
+
+interface Waiter {
+  knownRevision: number;
+  finish: (state: TaskQueueState | null) => void;
+}
 
 /**
  * Wakes long-polling readers of a task queue when a write creates a revision, handing
  * each the new state so that thousands of readers do not each read the database.
  * The notifier is in-process: with several API replicas each one only wakes its own
  * readers.
+ *
+ * Waits are plain entries in a Set per queue, with no EventEmitter or AbortSignal
+ * listener each: adding or removing one of n such listeners scans the other n, so
+ * waking 10,000 readers would cost O(n²).
  */
 export class ChangeNotifier {
-  /**
-   * Open waits per task queue. A Set, not an EventEmitter: removing one of n listeners
-   * from an emitter scans its array, so waking n readers would cost O(n²).
-   */
   readonly #waiters = new Map<string, Set<Waiter>>();
-  readonly #closed = new AbortController();
+  #closed = false;
 
   /** Ends every open wait at once, so that a server can close without waiting them out. */
   close(): void {
-    this.#closed.abort();
+    this.#closed = true;
+    for (const waiters of this.#waiters.values()) {
+      for (const waiter of waiters) waiter.finish(null);
+    }
   }
 
   notify(state: TaskQueueState): void {
     const waiters = this.#waiters.get(state.taskQueue);
     if (!waiters) return;
-    // Each waiter removes itself, so iterate over a copy.
-    for (const waiter of [...waiters]) waiter(state);
+    // Deleting the visited entry while iterating a Set is safe.
+    for (const waiter of waiters) {
+      if (waiter.knownRevision !== state.revision) waiter.finish(state);
+    }
   }
 
   /**
-   * Resolves with the new state when the queue gets a revision other than
-   * `knownRevision`, or `null` when `timeoutMs` passes, `signal` aborts or the notifier
-   * closes first.
+   * Waits until the queue gets a revision other than `knownRevision`, for at most
+   * `timeoutMs`. Call `cancel` when the client goes away.
    */
-  waitForChange(
-    taskQueue: string,
-    knownRevision: number,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<TaskQueueState | null> {
-    return new Promise((resolve) => {
-      let waiters = this.#waiters.get(taskQueue);
-      if (!waiters) {
-        waiters = new Set();
-        this.#waiters.set(taskQueue, waiters);
-      }
-      const queueWaiters = waiters;
-      const finish = (state: TaskQueueState | null) => {
+  waitForChange(taskQueue: string, knownRevision: number, timeoutMs: number): ChangeWait {
+    let waiters = this.#waiters.get(taskQueue);
+    if (!waiters) {
+      waiters = new Set();
+      this.#waiters.set(taskQueue, waiters);
+    }
+    const queueWaiters = waiters;
+    let finish!: (state: TaskQueueState | null) => void;
+    const changed = new Promise<TaskQueueState | null>((resolve) => {
+      let done = false;
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      finish = (state) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        queueWaiters.delete(onState);
+        queueWaiters.delete(waiter);
         if (queueWaiters.size === 0 && this.#waiters.get(taskQueue) === queueWaiters) {
           this.#waiters.delete(taskQueue);
         }
-        signal.removeEventListener('abort', onAbort);
-        this.#closed.signal.removeEventListener('abort', onAbort);
         resolve(state);
       };
-      const onState: Waiter = (state) => {
-        if (state.revision !== knownRevision) finish(state);
-      };
-      const onAbort = () => finish(null);
-      const timer = setTimeout(onAbort, timeoutMs);
-      queueWaiters.add(onState);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#closed.signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted || this.#closed.signal.aborted) finish(null);
     });
+    const waiter: Waiter = { knownRevision, finish };
+    queueWaiters.add(waiter);
+    if (this.#closed) finish(null);
+    return { changed, cancel: () => finish(null) };
   }
 }

@@ -132,14 +132,11 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const ifNoneMatch = request.headers['if-none-match'];
       const waitSeconds = request.query.wait ?? 0;
       if (waitSeconds > 0 && etagMatches(ifNoneMatch, stateEtag(state))) {
-        const abort = new AbortController();
-        request.raw.once('close', () => abort.abort());
-        const changed = await notifier.waitForChange(
-          taskQueue,
-          state.revision,
-          waitSeconds * 1000,
-          abort.signal,
-        );
+        // The listener goes as soon as the wait ends: a close after the response is normal.
+        const wait = notifier.waitForChange(taskQueue, state.revision, waitSeconds * 1000);
+        request.raw.once('close', wait.cancel);
+        const changed = await wait.changed;
+        request.raw.off('close', wait.cancel);
         woken = changed !== null;
         state = changed ?? store.current(taskQueue);
       }
