@@ -5,11 +5,14 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
-import { createBearerAuthenticator, type WriteToken } from './auth.js';
+import { tokenDigest, type WriteToken } from './auth.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
+import { auditRoutes } from './routes/audit.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { vetoRoutes } from './routes/vetoes.js';
 import { workerRoutes } from './routes/workers.js';
 import { sharedSchemas } from './schemas.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -21,7 +24,10 @@ export interface AppOptions {
   registryUrl: string;
   /** Token for reading from the registry, when it requires one. */
   registryToken?: string | undefined;
-  /** Tokens allowed to write. */
+  /**
+   * Bootstrap admin tokens, configured outside the database. Each is stored (as its
+   * digest) under its name at start; more tokens are created through POST /v1/tokens.
+   */
   tokens: readonly WriteToken[];
   /** Maximum request body in bytes. */
   bodyLimit: number;
@@ -45,6 +51,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const store = new SqliteStore(options.databaseFile);
   app.addHook('onClose', async () => store.close());
+  for (const entry of options.tokens)
+    store.tokens.upsertBootstrap(entry.name, tokenDigest(entry.token));
 
   for (const schema of sharedSchemas) app.addSchema(schema);
 
@@ -87,8 +95,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const notifier = new ChangeNotifier();
   // Long-polls would otherwise hold close() open for up to their wait time.
   app.addHook('preClose', async () => notifier.close());
-  const authenticate = createBearerAuthenticator(options.tokens);
   app.decorateRequest('actor', '');
+  app.decorateRequest('token', null);
   await app.register(taskQueueRoutes, {
     store,
     resolver: new RegistryResolver({
@@ -96,13 +104,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       token: options.registryToken,
     }),
     notifier,
-    authenticate,
-  });
-  await app.register(workerRoutes, {
-    store,
-    authenticate,
     staleAfterMs: options.workerStaleAfterMs,
   });
+  await app.register(workerRoutes, { store, staleAfterMs: options.workerStaleAfterMs });
+  await app.register(vetoRoutes, { store, notifier });
+  await app.register(tokenRoutes, { store });
+  await app.register(auditRoutes, { store });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -120,10 +127,9 @@ function toErrorResponse(error: FastifyError | ApiError): {
     };
   }
   if (error.validation) {
-    const context = error.validationContext ?? 'request';
     return {
       statusCode: 400,
-      body: { error: { code: 'INVALID_REQUEST', message: `invalid ${context}: ${error.message}` } },
+      body: { error: { code: 'INVALID_REQUEST', message: validationMessage(error) } },
     };
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -141,4 +147,25 @@ function toErrorResponse(error: FastifyError | ApiError): {
     statusCode: 500,
     body: { error: { code: 'INTERNAL_ERROR', message: 'internal error; see the deploy API log' } },
   };
+}
+
+/**
+ * Builds a message that names the field that failed, such as
+ * `invalid body.role: must be equal to one of the allowed values (read, deploy, admin)`.
+ */
+function validationMessage(error: FastifyError): string {
+  const context = error.validationContext ?? 'request';
+  const first = error.validation?.[0];
+  if (!first) return `invalid ${context}: ${error.message}`;
+  const field = [context, ...first.instancePath.split('/').filter(Boolean)].join('.');
+  const params = first.params as {
+    additionalProperty?: string;
+    allowedValues?: unknown[];
+  };
+  let detail = first.message ?? 'is invalid';
+  if (params.additionalProperty !== undefined) {
+    detail += ` (unknown property ${JSON.stringify(params.additionalProperty)}; remove it)`;
+  }
+  if (params.allowedValues !== undefined) detail += ` (${params.allowedValues.join(', ')})`;
+  return `invalid ${field}: ${detail}`;
 }

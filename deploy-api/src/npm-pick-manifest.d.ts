@@ -9,7 +9,12 @@ declare module 'npm-pick-manifest' {
   function pickManifest(
     packument: unknown,
     wanted: string,
-    options?: { defaultTag?: string; includeStaged?: boolean },
+    options?: {
+      defaultTag?: string;
+      includeStaged?: boolean;
+      /** A range of versions to pick only when nothing else satisfies `wanted`. */
+      avoid?: string;
+    },
   ): PickedManifest;
   export default pickManifest;
 }

@@ -6,6 +6,14 @@ import type { SpecKind } from './validation.js';
 export interface ResolvedVersion {
   version: string;
   integrity: string;
+  /** True when every version the spec allows is in `avoid`, so a vetoed one was picked. */
+  vetoed: boolean;
+  /** `peerDependencies['@temporalio/activity']` of the version, if it declares one. */
+  activityPeerRange: string | undefined;
+  /** `engines.node` of the version, if it declares one. */
+  nodeRange: string | undefined;
+  /** `temporalActivities` of the version's package.json as published, not yet checked. */
+  declaredActivities: unknown;
 }
 
 export interface RegistryResolverOptions {
@@ -53,11 +61,27 @@ export class RegistryResolver {
     this.#fetchOptions = fetchOptions;
   }
 
-  async resolve(name: string, spec: string, kind: SpecKind): Promise<ResolvedVersion> {
-    let manifest: ReturnType<typeof pickManifest>;
+  /**
+   * Resolves `spec`, preferring versions outside `avoid` (vetoed exact versions) as npm's
+   * own `avoid` option does: a range picks its highest other version, while an exact
+   * version or a dist-tag that points at an avoided version comes back with `vetoed`.
+   */
+  async resolve(
+    name: string,
+    spec: string,
+    kind: SpecKind,
+    avoid: readonly string[] = [],
+  ): Promise<ResolvedVersion> {
+    let manifest: ReturnType<typeof pickManifest> & {
+      _shouldAvoid?: boolean;
+      temporalActivities?: unknown;
+      peerDependencies?: Record<string, string>;
+      engines?: Record<string, string>;
+    };
     try {
       const packument = await npmFetch.json(`/${name.replace('/', '%2f')}`, this.#fetchOptions);
-      manifest = pickManifest(packument, spec);
+      const options = avoid.length > 0 ? { avoid: avoid.join(' || ') } : {};
+      manifest = pickManifest(packument, spec, options);
     } catch (error) {
       throw translateRegistryError(error, name, spec, kind);
     }
@@ -68,7 +92,14 @@ export class RegistryResolver {
         `${name}@${manifest.version} has no sha512 integrity in the registry; publish it again with npm 7 or later`,
       );
     }
-    return { version: manifest.version, integrity };
+    return {
+      version: manifest.version,
+      integrity,
+      vetoed: manifest._shouldAvoid === true,
+      activityPeerRange: manifest.peerDependencies?.['@temporalio/activity'],
+      nodeRange: manifest.engines?.node,
+      declaredActivities: manifest.temporalActivities,
+    };
   }
 }
 

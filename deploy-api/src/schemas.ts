@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { TokenRole } from './client/types.js';
 
 export const ErrorSchema = Type.Object(
   {
@@ -156,6 +157,143 @@ export const HistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const TokenRoleSchema = Type.Unsafe<TokenRole>({
+  type: 'string',
+  enum: ['read', 'deploy', 'admin'],
+  description:
+    'read: read and send worker reports; deploy: also pin, unpin and roll back; admin: everything',
+});
+
+const TokenInfoProperties = {
+  name: Type.String(),
+  role: TokenRoleSchema,
+  taskQueues: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: 'Task queues the token may act on (exact names or * patterns); null: all',
+  }),
+  createdAt: Type.String({ format: 'date-time' }),
+  createdBy: Type.Union([Type.String(), Type.Null()]),
+  bootstrap: Type.Boolean({ description: 'true for the token from DEPLOY_API_TOKEN' }),
+};
+
+export const TokenInfoSchema = Type.Object(TokenInfoProperties, { $id: 'TokenInfo' });
+
+export const CreatedTokenSchema = Type.Object(
+  {
+    ...TokenInfoProperties,
+    token: Type.String({ description: 'The secret; returned only in this response' }),
+  },
+  { $id: 'CreatedToken' },
+);
+
+export const TokenListSchema = Type.Object(
+  { tokens: Type.Array(Type.Ref(TokenInfoSchema)) },
+  { $id: 'TokenList' },
+);
+
+export const CreateTokenBody = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$',
+      description: 'Unique name, recorded as the actor of every write the token makes',
+    }),
+    role: TokenRoleSchema,
+    taskQueues: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^[A-Za-z0-9*][A-Za-z0-9._:*-]{0,199}$',
+          description: 'Exact task queue name, or a pattern in which * matches any characters',
+        }),
+        {
+          minItems: 1,
+          maxItems: 100,
+          description: 'Task queues a read or deploy token may act on; omit for every queue',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+export const TokenParams = Type.Object({ name: Type.String({ description: 'Token name' }) });
+
+const VetoProperties = {
+  name: Type.String(),
+  version: Type.String(),
+  reason: Type.String(),
+  actor: Type.String({ description: 'Name of the token that vetoed the version' }),
+  createdAt: Type.String({ format: 'date-time' }),
+};
+
+export const VetoSchema = Type.Object(VetoProperties, { $id: 'Veto' });
+
+export const VetoResultSchema = Type.Object(
+  {
+    ...VetoProperties,
+    rolledBack: Type.Array(
+      Type.Object({ taskQueue: Type.String(), revision: Type.Integer({ minimum: 1 }) }),
+      { description: 'Task queues that ran the version, with the revision each moved to' },
+    ),
+  },
+  { $id: 'VetoResult' },
+);
+
+export const VetoListSchema = Type.Object(
+  { name: Type.String(), vetoes: Type.Array(Type.Ref(VetoSchema)) },
+  { $id: 'VetoList' },
+);
+
+export const VetoBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description: 'Why the version is bad; recorded with the veto and its rollbacks',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const LiftVetoBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+export type LiftVetoBody = Static<typeof LiftVetoBody>;
+
+export const AuditEntrySchema = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1 }),
+    createdAt: Type.String({ format: 'date-time' }),
+    actor: Type.String(),
+    action: Type.Union(
+      ['pin', 'unpin', 'rollback', 'veto', 'veto-lift', 'token-create', 'token-delete'].map(
+        (action) => Type.Literal(action),
+      ),
+    ),
+    taskQueue: Type.Union([Type.String(), Type.Null()]),
+    target: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    before: Type.Unknown({
+      description: 'Package set, token summary (never its secret) or veto before the write',
+    }),
+    after: Type.Unknown({ description: 'The same after the write' }),
+  },
+  { $id: 'AuditEntry' },
+);
+
+export const AuditListSchema = Type.Object(
+  { entries: Type.Array(Type.Ref(AuditEntrySchema)) },
+  { $id: 'AuditList' },
+);
+
+export const AuditQuery = Type.Object(
+  {
+    taskQueue: Type.Optional(Type.String({ description: 'Only the writes to this task queue' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
 export const sharedSchemas = [
   ErrorSchema,
   PinnedPackageSchema,
@@ -163,4 +301,12 @@ export const sharedSchemas = [
   WriteResultSchema,
   RevisionSchema,
   RevisionListSchema,
+  TokenInfoSchema,
+  CreatedTokenSchema,
+  TokenListSchema,
+  VetoSchema,
+  VetoResultSchema,
+  VetoListSchema,
+  AuditEntrySchema,
+  AuditListSchema,
 ];

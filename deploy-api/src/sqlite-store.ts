@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { AuditLog, auditSchema } from './audit-log.js';
 import type {
   PinnedPackage,
   RevisionAction,
@@ -6,6 +7,8 @@ import type {
   TaskQueueState,
   WorkerReport,
 } from './client/types.js';
+import { TokenTable, tokenSchema } from './token-table.js';
+import { VetoTable, vetoSchema } from './veto-table.js';
 
 /** A revision to record, computed from the current state inside the transaction. */
 export interface RevisionDraft {
@@ -15,6 +18,11 @@ export interface RevisionDraft {
   packages: PinnedPackage[];
   package: { name: string; spec: string | null } | null;
   rollbackTo: number | null;
+  /**
+   * Activity names that the pinned package declares in its package.json, stored with the
+   * revision so that later pins on the queue can check for clashes.
+   */
+  declaredActivities?: { name: string; version: string; activities: string[] } | undefined;
 }
 
 /** Result of `append`: the states before and after the write, and the record it created. */
@@ -27,7 +35,7 @@ export interface AppendResult {
   dryRun: boolean;
 }
 
-const schemaVersion = 2;
+const schemaVersion = 3;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -51,6 +59,16 @@ CREATE TABLE IF NOT EXISTS workers (
   reported_at TEXT NOT NULL,
   PRIMARY KEY (task_queue, worker_id)
 ) STRICT;
+
+CREATE TABLE IF NOT EXISTS declared_activities (
+  name       TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  activities TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+) STRICT;
+${tokenSchema}
+${vetoSchema}
+${auditSchema}
 `;
 
 interface RevisionRow {
@@ -71,6 +89,9 @@ interface RevisionRow {
  */
 export class SqliteStore {
   readonly #db: Database.Database;
+  readonly tokens: TokenTable;
+  readonly vetoes: VetoTable;
+  readonly audit: AuditLog;
   readonly #latest: Database.Statement<[string], RevisionRow>;
   readonly #byNumber: Database.Statement<[string, number], RevisionRow>;
   readonly #list: Database.Statement<[string, number], RevisionRow>;
@@ -81,6 +102,9 @@ export class SqliteStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
+    this.tokens = new TokenTable(this.#db);
+    this.vetoes = new VetoTable(this.#db);
+    this.audit = new AuditLog(this.#db);
     const columns =
       'revision, action, actor, reason, created_at, packages, package_name, package_spec, rollback_to';
     this.#latest = this.#db.prepare(
@@ -129,8 +153,9 @@ export class SqliteStore {
     const dryRun = options.dryRun ?? false;
     const run = this.#db.transaction((): AppendResult => {
       const current = this.current(taskQueue);
-      const draft = plan(current);
-      if (draft === null) return { previous: current, state: current, record: null, dryRun };
+      const planned = plan(current);
+      if (planned === null) return { previous: current, state: current, record: null, dryRun };
+      const { declaredActivities, ...draft } = planned;
       const record: RevisionRecord = {
         revision: current.revision + 1,
         createdAt: new Date().toISOString(),
@@ -151,9 +176,62 @@ export class SqliteStore {
         record.package?.spec ?? null,
         record.rollbackTo,
       );
+      if (declaredActivities) {
+        this.#db
+          .prepare(
+            'INSERT OR REPLACE INTO declared_activities (name, version, activities) VALUES (?, ?, ?)',
+          )
+          .run(
+            declaredActivities.name,
+            declaredActivities.version,
+            JSON.stringify(declaredActivities.activities),
+          );
+      }
+      this.audit.record(
+        {
+          actor: record.actor,
+          action: record.action,
+          taskQueue,
+          target: auditTarget(record),
+          reason: record.reason,
+          before: current.packages,
+          after: record.packages,
+        },
+        record.createdAt,
+      );
       return { previous: current, state, record, dryRun };
     });
     return run.immediate();
+  }
+
+  /** Runs `body` in one immediate transaction; `append` calls inside it join that transaction. */
+  transaction<T>(body: () => T): T {
+    return this.#db.transaction(body).immediate();
+  }
+
+  /** Returns the activity names a package version declared when it was pinned, if any. */
+  declaredActivities(name: string, version: string): string[] | undefined {
+    const row = this.#db
+      .prepare<[string, string], { activities: string }>(
+        'SELECT activities FROM declared_activities WHERE name = ? AND version = ?',
+      )
+      .get(name, version);
+    return row && (JSON.parse(row.activities) as string[]);
+  }
+
+  /** Returns the task queues whose current revision contains `name@version`. */
+  queuesRunning(name: string, version: string): string[] {
+    const rows = this.#db
+      .prepare<[string, string], { task_queue: string }>(
+        `SELECT r.task_queue FROM revisions r
+         JOIN (SELECT task_queue, MAX(revision) AS revision FROM revisions GROUP BY task_queue) l
+           ON l.task_queue = r.task_queue AND l.revision = r.revision
+         WHERE EXISTS (SELECT 1 FROM json_each(r.packages) p
+           WHERE json_extract(p.value, '$.name') = ? AND json_extract(p.value, '$.version') = ?)
+         ORDER BY r.task_queue`,
+      )
+      .all(name, version);
+    return rows.map((row) => row.task_queue);
   }
 
   /** Stores the latest report of a worker, replacing its previous one. */
@@ -197,6 +275,15 @@ export class SqliteStore {
     this.#db.exec(schema);
     this.#db.pragma(`user_version = ${schemaVersion}`);
   }
+}
+
+/** What a revision changed, as the audit log names it. */
+function auditTarget(record: RevisionRecord): string | null {
+  if (record.action === 'rollback') return `revision ${record.rollbackTo}`;
+  const name = record.package?.name;
+  if (name === undefined) return null;
+  const pinned = record.packages.find((entry) => entry.name === name);
+  return record.action === 'pin' && pinned ? `${name}@${pinned.version}` : name;
 }
 
 function toRecord(row: RevisionRow): RevisionRecord {

@@ -1,4 +1,5 @@
 import npa from 'npm-package-arg';
+import semver from 'semver';
 import validateName from 'validate-npm-package-name';
 import { ApiError } from './errors.js';
 
@@ -53,4 +54,15 @@ export function parseVersionSpec(name: string, spec: string): SpecKind {
     `invalid version ${JSON.stringify(spec)} for ${name}: a ${parsed.type} spec cannot be pinned; ` +
       'use an exact version (1.2.3), a semver range (^1.2.0) or a dist-tag (latest)',
   );
+}
+
+/** Checks that `version` is an exact semver version, as vetoes name them. */
+export function assertExactVersion(name: string, version: string): void {
+  if (semver.valid(version) !== version) {
+    throw new ApiError(
+      'INVALID_VERSION_SPEC',
+      `invalid version ${JSON.stringify(version)} for ${name}: a veto names one exact ` +
+        'version, such as 1.2.3',
+    );
+  }
 }

@@ -86,3 +86,81 @@ export interface WorkerList {
 export interface ErrorBody {
   error: { code: string; message: string };
 }
+
+/**
+ * What a token may do. `read` reads and sends worker reports, `deploy` also pins, unpins
+ * and rolls back, and `admin` may do everything, including tokens and vetoes.
+ */
+export type TokenRole = 'read' | 'deploy' | 'admin';
+
+/** A token as the API lists it; the secret is never returned after creation. */
+export interface TokenInfo {
+  name: string;
+  role: TokenRole;
+  /**
+   * Task queues a `read` or `deploy` token may act on: exact names or patterns with `*`
+   * (`staging-*`). Null means every queue.
+   */
+  taskQueues: string[] | null;
+  /** ISO 8601 time the token was created. */
+  createdAt: string;
+  /** Name of the token that created it; null for the bootstrap token. */
+  createdBy: string | null;
+  /** True for the token from DEPLOY_API_TOKEN or the token file, which cannot be deleted. */
+  bootstrap: boolean;
+}
+
+/** Response of token creation: the only time the secret is returned. */
+export interface CreatedToken extends TokenInfo {
+  token: string;
+}
+
+export interface TokenList {
+  tokens: TokenInfo[];
+}
+
+/** A package version marked bad: no later pin or rollback may use it. */
+export interface Veto {
+  name: string;
+  version: string;
+  reason: string;
+  /** Name of the token that vetoed the version. */
+  actor: string;
+  /** ISO 8601 time of the veto. */
+  createdAt: string;
+}
+
+/** Response of a veto: the veto and the revision each affected task queue moved to. */
+export interface VetoResult extends Veto {
+  rolledBack: Array<{ taskQueue: string; revision: number }>;
+}
+
+export interface VetoList {
+  name: string;
+  vetoes: Veto[];
+}
+
+export type AuditAction =
+  'pin' | 'unpin' | 'rollback' | 'veto' | 'veto-lift' | 'token-create' | 'token-delete';
+
+/** One recorded write. `before` and `after` never contain a token secret. */
+export interface AuditEntry {
+  id: number;
+  /** ISO 8601 time of the write. */
+  createdAt: string;
+  actor: string;
+  action: AuditAction;
+  /** Task queue of a pin, unpin or rollback; null for vetoes and token changes. */
+  taskQueue: string | null;
+  /** What the write changed: `name@version`, a package name, `revision N` or a token name. */
+  target: string | null;
+  reason: string | null;
+  /** Package set of the queue, the token summary or the veto, before the write. */
+  before: PinnedPackage[] | TokenInfo | Veto | null;
+  /** The same after the write. */
+  after: PinnedPackage[] | TokenInfo | Veto | null;
+}
+
+export interface AuditList {
+  entries: AuditEntry[];
+}

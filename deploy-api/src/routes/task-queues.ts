@@ -1,9 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requireRole } from '../auth.js';
 import type { PackageDiff, PinnedPackage, TaskQueueState, WriteResult } from '../client/types.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import { ApiError } from '../errors.js';
+import {
+  assertCompatible,
+  assertNoActivityClash,
+  assertNotVetoed,
+  assertNoVetoedPackages,
+  parseDeclaredActivities,
+} from '../pin-checks.js';
 import type { RegistryResolver } from '../registry-resolver.js';
 import {
   HistoryQuery,
@@ -22,12 +30,12 @@ export interface TaskQueueRoutesOptions {
   store: SqliteStore;
   resolver: RegistryResolver;
   notifier: ChangeNotifier;
-  authenticate: (request: FastifyRequest) => string;
+  /** A worker whose latest report is older than this is left out of compatibility checks. */
+  staleAfterMs: number;
 }
 
 const errorResponses = {
   400: Type.Ref('Error'),
-  401: Type.Ref('Error'),
   404: Type.Ref('Error'),
   409: Type.Ref('Error'),
   412: Type.Ref('Error'),
@@ -46,6 +54,14 @@ function serializeShared(state: unknown): string {
   return json;
 }
 
+/** Errors of a write, which also needs a token: 401 without one, 403 with too little. */
+const writeErrorResponses = {
+  ...errorResponses,
+  401: Type.Ref('Error'),
+  403: Type.Ref('Error'),
+  413: Type.Ref('Error'),
+};
+
 /** Returns the strong ETag of a state. Revisions only grow, so the number identifies the state. */
 export function stateEtag(state: TaskQueueState): string {
   return `"r${state.revision}"`;
@@ -61,12 +77,9 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 
 export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> = async (
   app,
-  { store, resolver, notifier, authenticate },
+  { store, resolver, notifier, staleAfterMs },
 ) => {
-  // Runs before body validation, so a request without a valid token gets 401 first.
-  const requireToken = async (request: FastifyRequest) => {
-    request.actor = authenticate(request);
-  };
+  const requireDeploy = requireRole(store.tokens, 'deploy');
 
   /**
    * Runs a write: checks If-Match against the state inside the transaction, stores the
@@ -175,15 +188,18 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         description:
           'Resolves the version, range or dist-tag against the registry and records the exact ' +
           'version and its integrity in a new revision. Pinning the version already pinned ' +
-          'changes nothing and returns changed: false.',
+          'changes nothing and returns changed: false. A range skips vetoed versions. The pin ' +
+          'is rejected when the version is vetoed, when it declares an activity name that ' +
+          'another package of the queue declares, or when its @temporalio/activity peer range ' +
+          "or engines.node excludes what the queue's workers report.",
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
         querystring: WriteQuery,
         body: PinBody,
-        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+        response: { 200: Type.Ref('WriteResult'), ...writeErrorResponses },
       },
-      onRequest: requireToken,
+      onRequest: requireDeploy,
     },
     async (request, reply) => {
       const actor = request.actor;
@@ -192,14 +208,24 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       assertPackageName(name);
       const { version: spec, reason } = request.body;
       const kind = parseVersionSpec(name, spec);
-      const resolved = await resolver.resolve(name, spec, kind);
-      const pinned: PinnedPackage = { name, ...resolved };
+      const vetoed = store.vetoes.list(name).map((veto) => veto.version);
+      const resolved = await resolver.resolve(name, spec, kind, vetoed);
+      const pinned: PinnedPackage = {
+        name,
+        version: resolved.version,
+        integrity: resolved.integrity,
+      };
+      const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
       const result = write(request, reply, taskQueue, (current) => {
         const existing = current.packages.find((entry) => entry.name === name);
         if (existing?.version === pinned.version && existing.integrity === pinned.integrity) {
           return null;
         }
+        // Checked again here, because a veto may have arrived while the registry answered.
+        assertNotVetoed(store, pinned, spec);
+        assertNoActivityClash(store, current, pinned, declared);
+        assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
         return {
           action: 'pin',
           actor,
@@ -207,6 +233,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
           package: { name, spec },
           rollbackTo: null,
+          declaredActivities: declared && { name, version: pinned.version, activities: declared },
         };
       });
       request.log.info(
@@ -234,9 +261,9 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         params: PackageParams,
         querystring: WriteQuery,
         body: UnpinBody,
-        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+        response: { 200: Type.Ref('WriteResult'), ...writeErrorResponses },
       },
-      onRequest: requireToken,
+      onRequest: requireDeploy,
     },
     async (request, reply) => {
       const actor = request.actor;
@@ -271,15 +298,16 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         summary: 'Roll back to the package set of an earlier revision',
         description:
           'Creates a new revision whose packages equal those of the given revision, by default ' +
-          'the one before the current. History is never rewritten.',
+          'the one before the current. History is never rewritten. A revision that contains a ' +
+          'vetoed version is rejected with VERSION_VETOED.',
         tags: ['task queues'],
         security: [{ bearerAuth: [] }],
         params: TaskQueueParams,
         querystring: WriteQuery,
         body: RollbackBody,
-        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+        response: { 200: Type.Ref('WriteResult'), ...writeErrorResponses },
       },
-      onRequest: requireToken,
+      onRequest: requireDeploy,
     },
     async (request, reply) => {
       const actor = request.actor;
@@ -304,6 +332,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           );
         }
         if (samePackages(record.packages, current.packages)) return null;
+        assertNoVetoedPackages(store, taskQueue, target, record.packages);
         return {
           action: 'rollback',
           actor,

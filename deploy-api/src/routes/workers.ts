@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import { requireRole } from '../auth.js';
 import type { WorkerList } from '../client/types.js';
 import { ApiError } from '../errors.js';
 import type { SqliteStore } from '../sqlite-store.js';
@@ -8,7 +8,6 @@ import { assertTaskQueue } from '../validation.js';
 
 export interface WorkerRoutesOptions {
   store: SqliteStore;
-  authenticate: (request: FastifyRequest) => string;
   /** A worker whose latest report is older than this is listed as stale. */
   staleAfterMs: number;
 }
@@ -57,7 +56,7 @@ const WorkerParams = Type.Object({
 /** Routes through which workers report what they run, and people see the fleet converge. */
 export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = async (
   app,
-  { store, authenticate, staleAfterMs },
+  { store, staleAfterMs },
 ) => {
   app.put(
     '/v1/task-queues/:taskQueue/workers/:workerId',
@@ -66,17 +65,20 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
         summary: 'Report what a worker runs',
         description:
           'Workers send this after every change and periodically; the latest report replaces ' +
-          'the previous one.',
+          'the previous one. Needs a token of any role that may act on the task queue.',
         tags: ['workers'],
         security: [{ bearerAuth: [] }],
         params: WorkerParams,
         body: WorkerReportBody,
-        response: { 204: Type.Null(), 400: Type.Ref('Error'), 401: Type.Ref('Error') },
+        response: {
+          204: Type.Null(),
+          400: Type.Ref('Error'),
+          401: Type.Ref('Error'),
+          403: Type.Ref('Error'),
+          413: Type.Ref('Error'),
+        },
       },
-      // Before body validation, so a request without a valid token gets 401 first.
-      onRequest: async (request) => {
-        request.actor = authenticate(request);
-      },
+      onRequest: requireRole(store.tokens, 'read'),
     },
     async (request, reply) => {
       const { taskQueue, workerId } = request.params;
