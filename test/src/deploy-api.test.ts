@@ -404,6 +404,8 @@ describe('deploy API', () => {
       );
       assert.equal(record.packages.length, record.revision, 'no earlier change was lost');
     }
+    const audit = await plane.request('GET', '/v1/audit?taskQueue=bulk&limit=1000');
+    assert.equal(audit.body.entries.length, 50, 'one audit entry per pin');
   });
 
   test('unpin removes the package in a new revision', async () => {
@@ -432,15 +434,35 @@ describe('deploy API', () => {
     const response = await plane.request('GET', '/openapi.json');
     assert.equal(response.status, 200);
     assert.deepEqual(Object.keys(response.body.paths).sort(), [
+      '/v1/audit',
+      '/v1/packages/{name}/versions/{version}/veto',
+      '/v1/packages/{name}/vetoes',
       '/v1/task-queues/{taskQueue}',
       '/v1/task-queues/{taskQueue}/packages/{*}',
       '/v1/task-queues/{taskQueue}/revisions',
       '/v1/task-queues/{taskQueue}/rollback',
       '/v1/task-queues/{taskQueue}/workers',
       '/v1/task-queues/{taskQueue}/workers/{workerId}',
+      '/v1/tokens',
+      '/v1/tokens/{name}',
     ]);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].put);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].delete);
+    // Every operation that needs a token says so, and lists 401 and 403.
+    for (const [route, operations] of Object.entries<Record<string, any>>(response.body.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        if (!operation.security) continue;
+        assert.deepEqual(operation.security, [{ bearerAuth: [] }], `${method} ${route}`);
+        assert.ok(operation.responses['401'], `${method} ${route} lists 401`);
+        assert.ok(operation.responses['403'], `${method} ${route} lists 403`);
+      }
+    }
+    const secured = ['put', 'delete'].map(
+      (method) => response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'][method].security,
+    );
+    assert.ok(secured.every(Boolean), 'pin and unpin need a token');
+    assert.ok(response.body.paths['/v1/tokens'].post.security, 'token creation needs a token');
+    assert.ok(response.body.components.securitySchemes.bearerAuth);
   });
 
   test('registry down returns 503 and changes nothing', async () => {
