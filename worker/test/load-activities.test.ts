@@ -107,3 +107,54 @@ test('same name in two packages fails with ACTIVITY_NAME_CLASH', async () => {
     return true;
   });
 });
+
+test('declared activities that match the exports load', async () => {
+  const local = await localPackage(
+    'declared',
+    { main: 'index.js', temporalActivities: ['one', 'two'] },
+    { 'index.js': 'exports.one = async () => 1;\nexports.two = async () => 2;\n' },
+  );
+  const loaded = await loadActivities([local]);
+  assert.deepEqual(Object.keys(loaded.functions).sort(), ['one', 'two']);
+});
+
+test('declared activities that differ fail with DECLARED_ACTIVITIES_MISMATCH', async () => {
+  const local = await localPackage(
+    'stale-list',
+    { main: 'index.js', temporalActivities: ['one', 'gone'] },
+    { 'index.js': 'exports.one = async () => 1;\nexports.added = async () => 2;\n' },
+  );
+  await assert.rejects(loadActivities([local]), (error: unknown) => {
+    assert.ok(error instanceof LoadError);
+    assert.equal(error.code, 'DECLARED_ACTIVITIES_MISMATCH');
+    assert.equal(error.packageName, 'stale-list');
+    assert.match(error.message, /declared but not exported: gone/);
+    assert.match(error.message, /exported but not declared: added/);
+    return true;
+  });
+});
+
+test('declared activities that are not a list fail to load', async () => {
+  const local = await localPackage(
+    'bad-list',
+    { main: 'index.js', temporalActivities: 'one' },
+    { 'index.js': 'exports.one = async () => 1;\n' },
+  );
+  await assert.rejects(loadActivities([local]), { code: 'DECLARED_ACTIVITIES_MISMATCH' });
+});
+
+test('clash of a package without a declared list is found at load', async () => {
+  const declared = await localPackage(
+    'with-list',
+    { main: 'index.js', temporalActivities: ['shared'] },
+    { 'index.js': 'exports.shared = async () => 1;\n' },
+  );
+  const undeclared = await localPackage(
+    'without-list',
+    { main: 'index.js' },
+    { 'index.js': 'exports.shared = async () => 2;\n' },
+  );
+  await assert.rejects(loadActivities([declared, undeclared]), {
+    code: 'ACTIVITY_NAME_CLASH',
+  });
+});

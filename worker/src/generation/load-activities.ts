@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LoadError } from '../errors.js';
 import type { ActivityEntry, LocalPackage } from '../ipc.js';
@@ -13,7 +15,8 @@ export interface LoadedActivities {
  * Imports each package's main module and collects the functions it exports as activities.
  * A CommonJS module's `module.exports` object counts as its exports too. Two packages
  * that export the same name make the whole set fail, because Temporal routes an activity
- * by name alone.
+ * by name alone. A package that declares its names in `temporalActivities` must export
+ * exactly those functions.
  */
 export async function loadActivities(packages: readonly LocalPackage[]): Promise<LoadedActivities> {
   const functions: Record<string, ActivityFunction> = {};
@@ -30,6 +33,7 @@ export async function loadActivities(packages: readonly LocalPackage[]): Promise
         local.version,
       );
     }
+    await checkDeclaredActivities(local, names);
     for (const name of names) {
       const owner = entries.find((entry) => entry.name === name);
       if (owner) {
@@ -46,6 +50,38 @@ export async function loadActivities(packages: readonly LocalPackage[]): Promise
     }
   }
   return { functions, entries };
+}
+
+/**
+ * Throws DECLARED_ACTIVITIES_MISMATCH when the package.json field `temporalActivities`,
+ * which the deploy API checks for name clashes at pin time, differs from the functions the
+ * module exports. A package without the field passes.
+ */
+async function checkDeclaredActivities(local: LocalPackage, exported: string[]): Promise<void> {
+  const manifestFile = path.join(local.root, 'node_modules', local.name, 'package.json');
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
+    temporalActivities?: unknown;
+  };
+  const declared = manifest.temporalActivities;
+  if (declared === undefined) return;
+  const problems: string[] = [];
+  if (!Array.isArray(declared) || !declared.every((entry) => typeof entry === 'string')) {
+    problems.push(`temporalActivities is ${JSON.stringify(declared)}, not an array of names`);
+  } else {
+    const missing = declared.filter((name) => !exported.includes(name));
+    const undeclared = exported.filter((name) => !declared.includes(name));
+    if (missing.length > 0) problems.push(`declared but not exported: ${missing.join(', ')}`);
+    if (undeclared.length > 0) problems.push(`exported but not declared: ${undeclared.join(', ')}`);
+  }
+  if (problems.length === 0) return;
+  throw new LoadError(
+    'DECLARED_ACTIVITIES_MISMATCH',
+    `${local.name}@${local.version} declares activities in package.json that differ from ` +
+      `its exports (${problems.join('; ')}); rebuild it with npm run build, which writes ` +
+      'temporalActivities, and publish a new version',
+    local.name,
+    local.version,
+  );
 }
 
 /**
