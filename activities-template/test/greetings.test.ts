@@ -3,9 +3,21 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import * as activities from '../src/index.js';
 import { greet, greetSlowly } from '../src/index.js';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version, temporalActivities } = createRequire(import.meta.url)('../../package.json') as {
+  version: string;
+  temporalActivities?: string[];
+};
+
+test('package.json declares every exported activity', () => {
+  // npm run build writes the list; the deploy API and the worker rely on it being exact.
+  const exported = Object.keys(activities).filter(
+    (name) => typeof (activities as Record<string, unknown>)[name] === 'function',
+  );
+  assert.deepEqual(temporalActivities, exported.sort());
+});
 
 test('greet names the person and the release', async () => {
   const env = new MockActivityEnvironment();

@@ -72,11 +72,9 @@ describe('deploy API guards', () => {
     const response = await plane.request('GET', '/v1/tokens');
     assert.equal(response.status, 200);
     assert.deepEqual(
-      response.body.tokens.map((token: { name: string; role: string; bootstrap: boolean }) => [
-        token.name,
-        token.role,
-        token.bootstrap,
-      ]),
+      (response.body.tokens as Array<{ name: string; role: string; bootstrap: boolean }>).map(
+        (token) => [token.name, token.role, token.bootstrap],
+      ),
       [['admin', 'admin', true]],
     );
     assert.ok(!JSON.stringify(response.body).includes(plane.api.token), 'no secret listed');
@@ -299,7 +297,7 @@ describe('deploy API guards', () => {
       assert.equal(list.status, 200, path);
       assert.equal(list.body.name, '@acme/alpha');
       assert.deepEqual(
-        list.body.vetoes.map((veto: { version: string }) => veto.version),
+        (list.body.vetoes as Array<{ version: string }>).map((veto) => veto.version),
         ['1.1.0'],
       );
     }

@@ -25,7 +25,7 @@ export async function writeNpmrc(dir: string, registryUrl: string, token: string
 export async function copyTemplate(registryUrl: string, token: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'activity-template-'));
   const template = path.join(repoRoot, 'activities-template');
-  for (const entry of ['package.json', 'tsconfig.json', 'src', 'test']) {
+  for (const entry of ['package.json', 'tsconfig.json', 'scripts', 'src', 'test']) {
     await cp(path.join(template, entry), path.join(dir, entry), { recursive: true });
   }
   const manifestFile = path.join(dir, 'package.json');
