@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEntry, CreatedToken } from '@activity-deploy/deploy-api/client';
 import { startControlPlane, type ControlPlane } from './helpers/control-plane.js';
-import { publishGenerated } from './helpers/packages.js';
+import { copyTemplate, publish, publishGenerated } from './helpers/packages.js';
 
 const activityModule = (names: string[]) =>
   names.map((name) => `exports.${name} = async () => ${JSON.stringify(name)};\n`).join('');
@@ -191,6 +191,24 @@ describe('deploy API guards', () => {
     assert.equal(badList.status, 409);
     assert.equal(badList.body.error.code, 'INCOMPATIBLE_PACKAGE');
     assert.match(badList.body.error.message, /@acme\/bad-list@1\.0\.0 declares temporalActivities/);
+  });
+
+  test('template build declares its activities for the clash check', async () => {
+    const dir = await copyTemplate(plane.registry.url, plane.registry.publisherToken);
+    await publish(dir);
+    const manifest = await fetch(new URL('@acme%2fgreetings/1.0.0', plane.registry.url));
+    const published = (await manifest.json()) as { temporalActivities?: string[] };
+    assert.deepEqual(published.temporalActivities, ['greet', 'greetSlowly']);
+
+    assert.equal((await pin('template', '@acme/greetings', '1.0.0')).status, 200);
+    await publishPackage('@acme/copycat', '1.0.0', ['greet'], { temporalActivities: ['greet'] });
+    const clash = await pin('template', '@acme/copycat', '1.0.0');
+    assert.equal(clash.status, 409);
+    assert.equal(clash.body.error.code, 'ACTIVITY_NAME_CLASH');
+    assert.match(
+      clash.body.error.message,
+      /activity greet is declared by both @acme\/copycat@1\.0\.0 and @acme\/greetings@1\.0\.0/,
+    );
   });
 
   test('package the workers cannot run is rejected', async () => {
