@@ -17,8 +17,9 @@ export interface DeployApiOptions {
   /** `REGISTRY_TOKEN`: sent when resolving pins, for a registry that restricts reads. */
   registryToken: string | undefined;
   /**
-   * `DEPLOY_API_TOKEN`: the bearer token that writes need. When unset, a random token
-   * is created once and kept in `<DATA_DIR>/deploy-api/token`.
+   * `DEPLOY_API_TOKEN`: the bootstrap admin token, stored (as its digest) under the name
+   * `admin`. When unset, a random token is created once and kept in
+   * `<DATA_DIR>/deploy-api/token`.
    */
   token: string | undefined;
   /** `DEPLOY_API_BODY_LIMIT`, in bytes. @default 65536 */
@@ -59,7 +60,7 @@ export function deployApiOptionsFromEnv(
   });
 }
 
-/** Returns the configured write token, or reads (and on first start creates) the stored one. */
+/** Returns the configured bootstrap token, or reads (and on first start creates) the stored one. */
 export async function resolveWriteToken(options: Readonly<DeployApiOptions>): Promise<string> {
   if (options.token) return options.token;
   const file = path.join(options.dataDir, 'deploy-api', 'token');

@@ -6,7 +6,7 @@ import { resolveWriteToken, type DeployApiOptions } from './options.js';
 
 export interface RunningDeployApi {
   url: string;
-  /** The bearer token that writes need. */
+  /** The bootstrap admin token, named `admin`. */
   token: string;
   app: FastifyInstance;
   close(): Promise<void>;
