@@ -45,6 +45,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 180_000,
     ajv: {
       // Fastify strips unknown properties by default; this API rejects them instead.
+      // NOTE: coerceTypes, which query strings need, applies to bodies too, so a body
+      // number where the schema expects a string (`"reason": 7`) is accepted as "7".
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();

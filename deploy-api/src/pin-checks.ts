@@ -6,9 +6,9 @@ import type { SqliteStore } from './sqlite-store.js';
 
 /**
  * Checks a pin must pass inside its transaction, against the state it would change.
- * The API never runs package code, so these work from the package.json that the
- * registry serves and from what the queue's workers report; the worker checks again
- * when it loads the package.
+ * The API never runs package code, so these read the package.json that the registry
+ * serves and the reports of the queue's workers. The worker checks again when it loads
+ * the package.
  */
 
 /** Throws VERSION_VETOED when `name@version` is vetoed. */
@@ -24,7 +24,7 @@ export function assertNotVetoed(store: SqliteStore, pinned: PinnedPackage, spec:
   );
 }
 
-/** Throws VERSION_VETOED when the package set of a rollback target holds a vetoed version. */
+/** Throws VERSION_VETOED when the package set of a rollback target contains a vetoed version. */
 export function assertNoVetoedPackages(
   store: SqliteStore,
   taskQueue: string,

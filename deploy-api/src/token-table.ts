@@ -25,8 +25,11 @@ CREATE TABLE IF NOT EXISTS tokens (
 const columns = 'name, role, task_queues, created_at, created_by, bootstrap';
 
 /**
- * API tokens, stored as the hex sha256 digest of the secret. Secrets are 256-bit random
- * values, so a plain digest is enough: there is no dictionary to try against it.
+ * API tokens, stored as the hex sha256 digest of the secret. Tokens created through the
+ * API are 256-bit random values, so a plain digest is enough because there is no
+ * dictionary to try against it.
+ * NOTE: a DEPLOY_API_TOKEN chosen by hand is only as hard to guess from its digest as
+ * the value itself; the token file that the API creates is random.
  */
 export class TokenTable {
   readonly #db: Database.Database;

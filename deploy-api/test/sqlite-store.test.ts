@@ -60,3 +60,76 @@ test('database from a newer schema is refused', () => {
   raw.close();
   assert.throws(() => new SqliteStore(file), /schema is version 99/);
 });
+
+test('append records an audit entry unless it is a dry run', () => {
+  const store = new SqliteStore(path.join(dir, 'audit.db'));
+  const draft = (version: string) => () => ({
+    action: 'pin' as const,
+    actor: 'ci',
+    reason: 'release',
+    packages: [pkg(version)],
+    package: { name: '@acme/a', spec: `^${version}` },
+    rollbackTo: null,
+  });
+  store.append('q', draft('1.0.0'));
+  store.append('q', draft('1.1.0'), { dryRun: true });
+  const entries = store.audit.list({ taskQueue: 'q', limit: 10 });
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0]?.action, 'pin');
+  assert.equal(entries[0]?.actor, 'ci');
+  assert.equal(entries[0]?.target, '@acme/a@1.0.0');
+  assert.deepEqual(entries[0]?.before, []);
+  assert.deepEqual(entries[0]?.after, [pkg('1.0.0')]);
+  store.close();
+});
+
+test('transaction rolls back a veto and its revisions together', () => {
+  const store = new SqliteStore(path.join(dir, 'veto.db'));
+  assert.throws(() =>
+    store.transaction(() => {
+      store.vetoes.insert({
+        name: '@acme/a',
+        version: '1.0.0',
+        reason: 'bad',
+        actor: 'admin',
+        createdAt: new Date().toISOString(),
+      });
+      store.append('q', () => ({
+        action: 'unpin',
+        actor: 'admin',
+        reason: 'veto',
+        packages: [],
+        package: { name: '@acme/a', spec: null },
+        rollbackTo: null,
+      }));
+      throw new Error('fails after the revision');
+    }),
+  );
+  assert.equal(store.vetoes.get('@acme/a', '1.0.0'), undefined);
+  assert.equal(store.current('q').revision, 0);
+  assert.deepEqual(store.audit.list({ limit: 10 }), []);
+  store.close();
+});
+
+test('database of schema version 2 gains the new tables', () => {
+  const file = path.join(dir, 'v2.db');
+  const raw = new Database(file);
+  raw.exec(
+    `CREATE TABLE revisions (task_queue TEXT NOT NULL, revision INTEGER NOT NULL,
+       action TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL,
+       packages TEXT NOT NULL, package_name TEXT, package_spec TEXT, rollback_to INTEGER,
+       PRIMARY KEY (task_queue, revision)) STRICT`,
+  );
+  raw
+    .prepare(
+      `INSERT INTO revisions VALUES ('q', 1, 'pin', 'admin', NULL, ?, ?, '@acme/a', '1.0.0', NULL)`,
+    )
+    .run(new Date().toISOString(), JSON.stringify([pkg('1.0.0')]));
+  raw.pragma('user_version = 2');
+  raw.close();
+  const store = new SqliteStore(file);
+  assert.equal(store.current('q').revision, 1);
+  assert.deepEqual(store.queuesRunning('@acme/a', '1.0.0'), ['q']);
+  assert.deepEqual(store.tokens.list(), []);
+  store.close();
+});

@@ -38,7 +38,7 @@ function packageName(params: { scope?: string; name: string }): string {
 
 /**
  * Plans the revision that takes a vetoed version off a task queue: a rollback to the
- * newest earlier revision that holds no vetoed version, or when there is none, an unpin
+ * newest earlier revision that contains no vetoed version, or when there is none, an unpin
  * of the package.
  */
 function planVetoRemoval(store: SqliteStore, current: TaskQueueState, veto: Veto): RevisionDraft {
