@@ -57,7 +57,9 @@ describe('worker with bad packages', () => {
   };
 
   before(async () => {
-    stack = await startTestStack();
+    // Reports older than a second count as stale, so a test can pin while the deploy API
+    // has no fresh report to check compatibility against, as with a worker that joins later.
+    stack = await startTestStack({ deployApiEnv: { DEPLOY_API_WORKER_STALE_SECONDS: '1' } });
     runner = await startWorkflowRunner(stack.env.TEMPORAL_ADDRESS as string);
   });
 
@@ -166,6 +168,11 @@ describe('worker with bad packages', () => {
       },
       { 'index.js': 'exports.ancient = async () => "old";\n' },
     );
+    // With a fresh report of this worker, the deploy API rejects the pin itself.
+    await waitFor('a stale worker report', async () => {
+      const { workers } = await stack.client.workers(stack.taskQueue);
+      return workers.every((worker) => worker.stale) ? workers : undefined;
+    });
     const pinned = await stack.client.pin(stack.taskQueue, '@acme/ancient', '1.0.0');
     const failed = await waitForFailure(pinned.revision);
     assert.equal(failed.lastError?.code, 'PEER_DEPENDENCY_MISMATCH');
