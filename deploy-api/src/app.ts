@@ -39,7 +39,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 180_000,
     ajv: {
       // Fastify strips unknown properties by default; this API rejects them instead.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // allowUnionTypes: package settings take a value of several JSON types.
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        allErrors: false,
+        allowUnionTypes: true,
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -121,9 +127,17 @@ function toErrorResponse(error: FastifyError | ApiError): {
   }
   if (error.validation) {
     const context = error.validationContext ?? 'request';
+    // Ajv's message leaves out which property was not allowed; name it.
+    const extra = error.validation[0]?.params.additionalProperty;
+    const detail = typeof extra === 'string' ? ` (${JSON.stringify(extra)})` : '';
     return {
       statusCode: 400,
-      body: { error: { code: 'INVALID_REQUEST', message: `invalid ${context}: ${error.message}` } },
+      body: {
+        error: {
+          code: 'INVALID_REQUEST',
+          message: `invalid ${context}: ${error.message}${detail}`,
+        },
+      },
     };
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
