@@ -4,7 +4,7 @@ import { ApiError } from './errors.js';
 /** Maximum size of a package's settings, as compact JSON in UTF-8 bytes. */
 export const maxConfigBytes = 16_384;
 
-/** Checks the total size of `config`; its keys and values are checked by PackageConfigSchema. */
+/** Checks the total size of `config`. PackageConfigSchema checks its keys and values. */
 export function assertConfigSize(name: string, config: PackageConfig): void {
   const bytes = Buffer.byteLength(JSON.stringify(config));
   if (bytes > maxConfigBytes) {
