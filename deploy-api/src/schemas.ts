@@ -33,7 +33,8 @@ export const PackageConfigSchema = Type.Record(
 );
 
 export const ActivityName = Type.String({
-  pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,199}$',
+  minLength: 1,
+  maxLength: 200,
   description: 'Name of an exported activity function',
 });
 

@@ -189,7 +189,7 @@ describe('package settings in the deploy API', () => {
     ['no setting', { reason: 'nothing' }, 'INVALID_REQUEST', /config, disabled or disabled/],
     ['an unknown field', { enabled: true }, 'INVALID_REQUEST', /additional properties/],
     ['a version', { version: '1.0.0' }, 'INVALID_REQUEST', /additional properties/],
-    ['a bad activity name', { disabledActivities: ['no-dash'] }, 'INVALID_REQUEST', /disabledA/],
+    ['an empty activity name', { disabledActivities: [''] }, 'INVALID_REQUEST', /disabledA/],
     ['a string for disabled', { disabled: 'yes' }, 'INVALID_REQUEST', /disabled/],
     ['a repeated activity', { disabledActivities: ['a', 'a'] }, 'INVALID_REQUEST', /duplicate/],
   ];
