@@ -15,8 +15,8 @@ export const configKeyPattern = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$';
 
 export const PackageConfigSchema = Type.Record(
   Type.String({ pattern: configKeyPattern }),
-  // One type list, not a union: with coerceTypes, Ajv would turn true into "true" in the
-  // first branch of an anyOf, but it leaves a value alone whose type is in the list.
+  // One type list, not a union, because with coerceTypes Ajv 8 turns true into "true" in
+  // the first branch of an anyOf. It leaves a value alone whose type is in the list.
   Type.Unsafe<string | number | boolean | null>({
     type: ['string', 'number', 'boolean', 'null'],
     maxLength: 4096,

@@ -48,7 +48,7 @@ export interface WriteGuard {
 
 export interface PinOptions {
   reason?: string | undefined;
-  /** Settings that replace those of the current pin; left out, the current ones stay. */
+  /** Settings that replace those of the current pin. Without them, the current settings stay. */
   config?: PackageConfig | undefined;
 }
 

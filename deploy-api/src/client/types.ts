@@ -7,11 +7,11 @@ export interface PinnedPackage {
   version: string;
   /** Subresource Integrity string (`sha512-…`) of the tarball, from the registry. */
   integrity: string;
-  /** Settings that activity code reads with `packageConfig()`; absent when there are none. */
+  /** Settings that activity code reads with `packageConfig()`. Absent when there are none. */
   config?: PackageConfig;
   /** Present and true when the worker registers none of the package's activities. */
   disabled?: true;
-  /** Activities the worker does not register, sorted; absent when there are none. */
+  /** Activities the worker does not register, sorted. Absent when there are none. */
   disabledActivities?: string[];
 }
 
@@ -57,7 +57,7 @@ export interface PackageDiff {
   added: PinnedPackage[];
   removed: PinnedPackage[];
   changed: Array<{ name: string; from: string; to: string }>;
-  /** Packages whose settings changed; absent when none did. */
+  /** Packages whose settings changed. Absent when none did. */
   configured?: Array<{ name: string; from: PackageSettings; to: PackageSettings }>;
 }
 
