@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { packageConfig } from '@activity-deploy/activity-config';
 import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 
 // Each greeting names the package version that produced it, so a caller can see
@@ -9,9 +10,15 @@ const manifest = createRequire(import.meta.url)('../../package.json') as {
 };
 const release = `${manifest.name}@${manifest.version}`;
 
+/** Settings this package reads from its pin, all optional. */
+interface GreetingsConfig {
+  /** The word the greeting starts with. @default 'Hello' */
+  greeting?: string;
+}
+
 /** Returns a greeting for `name`. */
 export async function greet(name: string): Promise<string> {
-  return `Hello, ${name}! (${release})`;
+  return `${salutation()}, ${name}! (${release})`;
 }
 
 /**
@@ -26,5 +33,11 @@ export async function greetSlowly(name: string, seconds: number): Promise<string
     // Rejects with CancelledFailure when the activity is cancelled.
     await sleep(1000);
   }
-  return `Hello, ${name}! (${release})`;
+  return `${salutation()}, ${name}! (${release})`;
+}
+
+// Not exported, so not an activity.
+function salutation(): string {
+  const { greeting } = packageConfig<GreetingsConfig>();
+  return typeof greeting === 'string' && greeting !== '' ? greeting : 'Hello';
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { runWithPackageConfig } from '@activity-deploy/activity-config';
 import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as activities from '../src/index.js';
@@ -22,6 +23,18 @@ test('package.json declares every exported activity', () => {
 test('greet names the person and the release', async () => {
   const env = new MockActivityEnvironment();
   const result = await env.run(greet, 'Ada');
+  assert.equal(result, `Hello, Ada! (@acme/greetings@${version})`);
+});
+
+test('greet starts with the configured greeting', async () => {
+  const env = new MockActivityEnvironment();
+  const result = await runWithPackageConfig({ greeting: 'Howdy' }, () => env.run(greet, 'Ada'));
+  assert.equal(result, `Howdy, Ada! (@acme/greetings@${version})`);
+});
+
+test('greet ignores a greeting that is not a string', async () => {
+  const env = new MockActivityEnvironment();
+  const result = await runWithPackageConfig({ greeting: 42 }, () => env.run(greet, 'Ada'));
   assert.equal(result, `Hello, Ada! (@acme/greetings@${version})`);
 });
 

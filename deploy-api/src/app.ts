@@ -47,7 +47,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // Fastify strips unknown properties by default; this API rejects them instead.
       // NOTE: coerceTypes, which query strings need, applies to bodies too, so a body
       // number where the schema expects a string (`"reason": 7`) is accepted as "7".
-      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // allowUnionTypes: package settings take a value of several JSON types.
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        allErrors: false,
+        allowUnionTypes: true,
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -11,14 +11,55 @@ export const ErrorSchema = Type.Object(
   { $id: 'Error' },
 );
 
+/** Keys of a package's settings: a letter or `_`, then letters, digits, `_`, `.` or `-`. */
+export const configKeyPattern = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$';
+
+export const PackageConfigSchema = Type.Record(
+  Type.String({ pattern: configKeyPattern }),
+  // One type list, not a union, because with coerceTypes Ajv 8 turns true into "true" in
+  // the first branch of an anyOf. It leaves a value alone whose type is in the list.
+  Type.Unsafe<string | number | boolean | null>({
+    type: ['string', 'number', 'boolean', 'null'],
+    maxLength: 4096,
+  }),
+  {
+    // A key that does not match the pattern is rejected, not ignored.
+    additionalProperties: false,
+    maxProperties: 64,
+    description:
+      'Settings that activity code reads with packageConfig(): at most 64 keys of 1 to 64 ' +
+      'letters, digits, "_", "." or "-" (starting with a letter or "_"), each a string of at ' +
+      'most 4096 characters, a number, a boolean or null; at most 16384 bytes as JSON',
+  },
+);
+
+export const ActivityName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Name of an exported activity function',
+});
+
 export const PinnedPackageSchema = Type.Object(
   {
     name: Type.String(),
     version: Type.String({ description: 'Exact version resolved at pin time' }),
     integrity: Type.String({ description: 'sha512 Subresource Integrity of the tarball' }),
+    config: Type.Optional(PackageConfigSchema),
+    disabled: Type.Optional(
+      Type.Literal(true, { description: 'The worker registers none of its activities' }),
+    ),
+    disabledActivities: Type.Optional(
+      Type.Array(Type.String(), { description: 'Activities the worker does not register' }),
+    ),
   },
   { $id: 'PinnedPackage' },
 );
+
+const PackageSettingsSchema = Type.Object({
+  config: Type.Optional(PackageConfigSchema),
+  disabled: Type.Optional(Type.Boolean()),
+  disabledActivities: Type.Optional(Type.Array(Type.String())),
+});
 
 export const TaskQueueStateSchema = Type.Object(
   {
@@ -42,6 +83,16 @@ export const WriteResultSchema = Type.Object(
       changed: Type.Array(
         Type.Object({ name: Type.String(), from: Type.String(), to: Type.String() }),
       ),
+      configured: Type.Optional(
+        Type.Array(
+          Type.Object({
+            name: Type.String(),
+            from: PackageSettingsSchema,
+            to: PackageSettingsSchema,
+          }),
+          { description: 'Packages whose settings changed; absent when none did' },
+        ),
+      ),
     }),
   },
   { $id: 'WriteResult' },
@@ -50,7 +101,12 @@ export const WriteResultSchema = Type.Object(
 export const RevisionSchema = Type.Object(
   {
     revision: Type.Integer({ minimum: 1 }),
-    action: Type.Union([Type.Literal('pin'), Type.Literal('unpin'), Type.Literal('rollback')]),
+    action: Type.Union([
+      Type.Literal('pin'),
+      Type.Literal('unpin'),
+      Type.Literal('rollback'),
+      Type.Literal('configure'),
+    ]),
     actor: Type.String(),
     reason: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
@@ -97,10 +153,30 @@ export const PinBody = Type.Object(
         'Exact version, semver range or dist-tag; resolved and stored as an exact version',
     }),
     reason: Type.Optional(Reason),
+    config: Type.Optional(PackageConfigSchema),
   },
   { additionalProperties: false },
 );
 export type PinBody = Static<typeof PinBody>;
+
+export const ConfigureBody = Type.Object(
+  {
+    config: Type.Optional(PackageConfigSchema),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'true: the worker registers none of the activities' }),
+    ),
+    disabledActivities: Type.Optional(
+      Type.Array(ActivityName, {
+        maxItems: 200,
+        uniqueItems: true,
+        description: 'Activities the worker does not register; [] enables them all again',
+      }),
+    ),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+export type ConfigureBody = Static<typeof ConfigureBody>;
 
 export const UnpinBody = Type.Union([
   Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
@@ -266,9 +342,16 @@ export const AuditEntrySchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     actor: Type.String(),
     action: Type.Union(
-      ['pin', 'unpin', 'rollback', 'veto', 'veto-lift', 'token-create', 'token-delete'].map(
-        (action) => Type.Literal(action),
-      ),
+      [
+        'pin',
+        'unpin',
+        'rollback',
+        'configure',
+        'veto',
+        'veto-lift',
+        'token-create',
+        'token-delete',
+      ].map((action) => Type.Literal(action)),
     ),
     taskQueue: Type.Union([Type.String(), Type.Null()]),
     target: Type.Union([Type.String(), Type.Null()]),

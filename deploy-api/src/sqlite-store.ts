@@ -41,7 +41,7 @@ const schema = `
 CREATE TABLE IF NOT EXISTS revisions (
   task_queue   TEXT    NOT NULL,
   revision     INTEGER NOT NULL,
-  action       TEXT    NOT NULL CHECK (action IN ('pin', 'unpin', 'rollback')),
+  action       TEXT    NOT NULL CHECK (action IN ('pin', 'unpin', 'rollback', 'configure')),
   actor        TEXT    NOT NULL,
   reason       TEXT,
   created_at   TEXT    NOT NULL,
@@ -272,8 +272,23 @@ export class SqliteStore {
           'run a newer deploy API or point DEPLOY_API_DB at another file',
       );
     }
+    if (current > 0 && current < 3) this.#allowConfigureAction();
     this.#db.exec(schema);
     this.#db.pragma(`user_version = ${schemaVersion}`);
+  }
+
+  /**
+   * Rebuilds the revisions table of a version 1 or 2 database, whose CHECK constraint
+   * predates the configure action. SQLite cannot change a constraint in place.
+   */
+  #allowConfigureAction(): void {
+    const rebuild = this.#db.transaction(() => {
+      this.#db.exec('ALTER TABLE revisions RENAME TO revisions_before_configure');
+      this.#db.exec(schema);
+      this.#db.exec('INSERT INTO revisions SELECT * FROM revisions_before_configure');
+      this.#db.exec('DROP TABLE revisions_before_configure');
+    });
+    rebuild.immediate();
   }
 }
 

@@ -9,6 +9,10 @@ export interface LocalPackage {
   root: string;
   /** `entry.mjs`, whose default export is the package's module namespace. */
   entryFile: string;
+  /** Settings from the pin, which activity code reads with packageConfig(). */
+  config?: Record<string, string | number | boolean | null> | undefined;
+  /** Exported functions not to register as activities. */
+  disabledActivities?: string[] | undefined;
 }
 
 /** An activity as registered with the Temporal Worker, and the package it came from. */

@@ -1,5 +1,7 @@
 import type {
   ErrorBody,
+  PackageConfig,
+  PackageSettings,
   RevisionList,
   TaskQueueState,
   WorkerList,
@@ -44,6 +46,12 @@ export interface WriteGuard {
   dryRun?: boolean | undefined;
 }
 
+export interface PinOptions {
+  reason?: string | undefined;
+  /** Settings that replace those of the current pin. Without them, the current settings stay. */
+  config?: PackageConfig | undefined;
+}
+
 export type GetStateResult =
   { notModified: false; state: TaskQueueState; etag: string } | { notModified: true; etag: string };
 
@@ -73,16 +81,34 @@ export class DeployApiClient {
     return { notModified: false, state, etag };
   }
 
-  /** Pins `name` to an exact version, semver range or dist-tag. */
+  /**
+   * Pins `name` to an exact version, semver range or dist-tag. `options` is the reason,
+   * or an object with the reason and the config that replaces the pin's settings.
+   */
   pin(
     taskQueue: string,
     name: string,
     version: string,
-    reason?: string,
+    options?: string | PinOptions,
     guard?: WriteGuard,
   ): Promise<WriteResult> {
-    const body = { version, ...(reason === undefined ? {} : { reason }) };
+    const { reason, config } = typeof options === 'string' ? { reason: options } : (options ?? {});
+    const body = {
+      version,
+      ...(reason === undefined ? {} : { reason }),
+      ...(config === undefined ? {} : { config }),
+    };
     return this.#write('PUT', packagePath(taskQueue, name), body, guard);
+  }
+
+  /** Changes the settings of a pinned package without changing its version. */
+  configure(
+    taskQueue: string,
+    name: string,
+    settings: PackageSettings & { reason?: string | undefined },
+    guard?: WriteGuard,
+  ): Promise<WriteResult> {
+    return this.#write('PATCH', packagePath(taskQueue, name), settings, guard);
   }
 
   unpin(

@@ -7,6 +7,25 @@ export interface PinnedPackage {
   version: string;
   /** Subresource Integrity string (`sha512-…`) of the tarball, from the registry. */
   integrity: string;
+  /** Settings that activity code reads with `packageConfig()`. Absent when there are none. */
+  config?: PackageConfig;
+  /** Present and true when the worker registers none of the package's activities. */
+  disabled?: true;
+  /** Activities the worker does not register, sorted. Absent when there are none. */
+  disabledActivities?: string[];
+}
+
+/** A value of a package's settings. */
+export type PackageConfigValue = string | number | boolean | null;
+
+/** Settings recorded with a pin: at most 64 keys and 16 KiB as JSON. */
+export type PackageConfig = Record<string, PackageConfigValue>;
+
+/** The settings of a pin that change without a new version, as `PATCH` sets them. */
+export interface PackageSettings {
+  config?: PackageConfig | undefined;
+  disabled?: boolean | undefined;
+  disabledActivities?: string[] | undefined;
 }
 
 /** The desired state of a task queue. Revision 0 is a queue that was never changed. */
@@ -16,7 +35,7 @@ export interface TaskQueueState {
   packages: PinnedPackage[];
 }
 
-export type RevisionAction = 'pin' | 'unpin' | 'rollback';
+export type RevisionAction = 'pin' | 'unpin' | 'rollback' | 'configure';
 
 /** An immutable entry of a task queue's history. */
 export interface RevisionRecord {
@@ -38,6 +57,8 @@ export interface PackageDiff {
   added: PinnedPackage[];
   removed: PinnedPackage[];
   changed: Array<{ name: string; from: string; to: string }>;
+  /** Packages whose settings changed. Absent when none did. */
+  configured?: Array<{ name: string; from: PackageSettings; to: PackageSettings }>;
 }
 
 /** Response of every write: the state after it, and whether it created a revision. */
@@ -141,7 +162,14 @@ export interface VetoList {
 }
 
 export type AuditAction =
-  'pin' | 'unpin' | 'rollback' | 'veto' | 'veto-lift' | 'token-create' | 'token-delete';
+  | 'pin'
+  | 'unpin'
+  | 'rollback'
+  | 'configure'
+  | 'veto'
+  | 'veto-lift'
+  | 'token-create'
+  | 'token-delete';
 
 /** One recorded write. `before` and `after` never contain a token secret. */
 export interface AuditEntry {

@@ -2,9 +2,23 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireRole } from '../auth.js';
-import type { PackageDiff, PinnedPackage, TaskQueueState, WriteResult } from '../client/types.js';
+import type {
+  PackageConfig,
+  PackageDiff,
+  PackageSettings,
+  PinnedPackage,
+  TaskQueueState,
+  WriteResult,
+} from '../client/types.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import { ApiError } from '../errors.js';
+import {
+  assertConfigSize,
+  samePin,
+  sameSettings,
+  settingsOf,
+  withSettings,
+} from '../package-settings.js';
 import {
   assertCompatible,
   assertNoActivityClash,
@@ -14,6 +28,7 @@ import {
 } from '../pin-checks.js';
 import type { RegistryResolver } from '../registry-resolver.js';
 import {
+  ConfigureBody,
   HistoryQuery,
   PackageParams,
   PinBody,
@@ -187,11 +202,13 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         summary: 'Pin a package to a version',
         description:
           'Resolves the version, range or dist-tag against the registry and records the exact ' +
-          'version and its integrity in a new revision. Pinning the version already pinned ' +
-          'changes nothing and returns changed: false. A range skips vetoed versions. The pin ' +
-          'is rejected when the version is vetoed, when it declares an activity name that ' +
-          'another package of the queue declares, or when its @temporalio/activity peer range ' +
-          "or engines.node excludes what the queue's workers report.",
+          'version and its integrity in a new revision. `config` replaces the settings of the ' +
+          'pin; without it, the settings of the current pin are kept. Pinning the version ' +
+          'already pinned, with the same settings, changes nothing and returns changed: false. ' +
+          'A range skips vetoed versions. The pin is rejected when the version is vetoed, when ' +
+          'it declares an activity name that another package of the queue declares, or when ' +
+          "its @temporalio/activity peer range or engines.node excludes what the queue's " +
+          'workers report.',
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
@@ -207,10 +224,12 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       assertTaskQueue(taskQueue);
       assertPackageName(name);
       const { version: spec, reason } = request.body;
+      const config = bodyConfig(request.body);
       const kind = parseVersionSpec(name, spec);
+      if (config !== undefined) assertConfigSize(name, config);
       const vetoed = store.vetoes.list(name).map((veto) => veto.version);
       const resolved = await resolver.resolve(name, spec, kind, vetoed);
-      const pinned: PinnedPackage = {
+      let pinned: PinnedPackage = {
         name,
         version: resolved.version,
         integrity: resolved.integrity,
@@ -219,9 +238,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
 
       const result = write(request, reply, taskQueue, (current) => {
         const existing = current.packages.find((entry) => entry.name === name);
-        if (existing?.version === pinned.version && existing.integrity === pinned.integrity) {
-          return null;
-        }
+        const settings = existing ? settingsOf(existing) : {};
+        if (config !== undefined) settings.config = config;
+        pinned = withSettings(pinned, settings);
+        if (existing && samePin(existing, pinned)) return null;
         // Checked again here, because a veto may have arrived while the registry answered.
         assertNotVetoed(store, pinned, spec);
         assertNoActivityClash(store, current, pinned, declared);
@@ -245,6 +265,71 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           revision: result.revision,
         },
         result.changed ? 'package pinned' : 'package already pinned',
+      );
+      return result;
+    },
+  );
+
+  app.patch(
+    '/v1/task-queues/:taskQueue/packages/*',
+    {
+      schema: {
+        summary: 'Change the settings of a pinned package',
+        description:
+          'Sets the config, disables the package, or disables some of its activities, in a new ' +
+          'revision with action configure. The pinned version stays as it is. Each field given ' +
+          'replaces the current value; fields left out keep theirs.',
+        tags: ['packages'],
+        security: [{ bearerAuth: [] }],
+        params: PackageParams,
+        querystring: WriteQuery,
+        body: ConfigureBody,
+        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+      },
+      onRequest: requireDeploy,
+    },
+    async (request, reply) => {
+      const actor = request.actor;
+      const { taskQueue, '*': name } = request.params;
+      assertTaskQueue(taskQueue);
+      assertPackageName(name);
+      const { disabled, disabledActivities, reason } = request.body;
+      const config = bodyConfig(request.body);
+      if (config === undefined && disabled === undefined && disabledActivities === undefined) {
+        throw new ApiError(
+          'INVALID_REQUEST',
+          'invalid body: it sets no setting; give at least one of config, disabled or ' +
+            'disabledActivities',
+        );
+      }
+      if (config !== undefined) assertConfigSize(name, config);
+      const result = write(request, reply, taskQueue, (current) => {
+        const existing = current.packages.find((entry) => entry.name === name);
+        if (!existing) {
+          throw new ApiError(
+            'PACKAGE_NOT_PINNED',
+            `package ${name} is not pinned on task queue ${taskQueue} (revision ` +
+              `${current.revision}); pin a version first`,
+          );
+        }
+        const settings: PackageSettings = settingsOf(existing);
+        if (config !== undefined) settings.config = config;
+        if (disabled !== undefined) settings.disabled = disabled;
+        if (disabledActivities !== undefined) settings.disabledActivities = disabledActivities;
+        const configured = withSettings(existing, settings);
+        if (samePin(existing, configured)) return null;
+        return {
+          action: 'configure',
+          actor,
+          reason: reason ?? null,
+          packages: [...current.packages.filter((entry) => entry.name !== name), configured],
+          package: { name, spec: null },
+          rollbackTo: null,
+        };
+      });
+      request.log.info(
+        { taskQueue, package: name, revision: result.revision, dryRun: result.dryRun },
+        result.changed ? 'package configured' : 'package settings unchanged',
       );
       return result;
     },
@@ -297,9 +382,9 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       schema: {
         summary: 'Roll back to the package set of an earlier revision',
         description:
-          'Creates a new revision whose packages equal those of the given revision, by default ' +
-          'the one before the current. History is never rewritten. A revision that contains a ' +
-          'vetoed version is rejected with VERSION_VETOED.',
+          'Creates a new revision whose packages, with their settings, equal those of the given ' +
+          'revision, by default the one before the current. History is never rewritten. A ' +
+          'revision that contains a vetoed version is rejected with VERSION_VETOED.',
         tags: ['task queues'],
         security: [{ bearerAuth: [] }],
         params: TaskQueueParams,
@@ -351,22 +436,22 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
   );
 };
 
+/** Returns the body's config with the type that PackageConfigSchema checked. */
+// NOTE: the type provider infers `unknown` for the values of the Type.Unsafe schema,
+// although Static<typeof PackageConfigSchema> is right, hence this one cast.
+function bodyConfig(body: { config?: unknown }): PackageConfig | undefined {
+  return body.config as PackageConfig | undefined;
+}
+
 function samePackages(a: readonly PinnedPackage[], b: readonly PinnedPackage[]): boolean {
   if (a.length !== b.length) return false;
-  return a.every((entry) =>
-    b.some(
-      (other) =>
-        other.name === entry.name &&
-        other.version === entry.version &&
-        other.integrity === entry.integrity,
-    ),
-  );
+  return a.every((entry) => b.some((other) => samePin(other, entry)));
 }
 
 function diffPackages({ previous, state }: AppendResult): PackageDiff {
   const before = new Map(previous.packages.map((entry) => [entry.name, entry]));
   const after = new Map(state.packages.map((entry) => [entry.name, entry]));
-  return {
+  const diff: PackageDiff = {
     added: state.packages.filter((entry) => !before.has(entry.name)),
     removed: previous.packages.filter((entry) => !after.has(entry.name)),
     changed: state.packages.flatMap((entry) => {
@@ -376,4 +461,13 @@ function diffPackages({ previous, state }: AppendResult): PackageDiff {
         : [];
     }),
   };
+  // Left out when no settings changed, so that diffs look as they did before settings.
+  const configured = state.packages.flatMap((entry) => {
+    const old = before.get(entry.name);
+    return old && !sameSettings(old, entry)
+      ? [{ name: entry.name, from: settingsOf(old), to: settingsOf(entry) }]
+      : [];
+  });
+  if (configured.length > 0) diff.configured = configured;
+  return diff;
 }

@@ -12,11 +12,11 @@ export interface LoadedActivities {
 }
 
 /**
- * Imports each package's main module and collects the functions it exports as activities.
- * A CommonJS module's `module.exports` object counts as its exports too. Two packages
- * that export the same name make the whole set fail, because Temporal routes an activity
- * by name alone. A package that declares its names in `temporalActivities` must export
- * exactly those functions.
+ * Imports each package's main module and collects the functions it exports as activities,
+ * except those its pin disables. A CommonJS module's `module.exports` object counts as its
+ * exports too. Two packages that export the same name make the whole set fail, because
+ * Temporal routes an activity by name alone. A package that declares its names in
+ * `temporalActivities` must export exactly those functions.
  */
 export async function loadActivities(packages: readonly LocalPackage[]): Promise<LoadedActivities> {
   const functions: Record<string, ActivityFunction> = {};
@@ -34,7 +34,9 @@ export async function loadActivities(packages: readonly LocalPackage[]): Promise
       );
     }
     await checkDeclaredActivities(local, names);
+    const disabled = checkDisabledActivities(local, names);
     for (const name of names) {
+      if (disabled.has(name)) continue;
       const owner = entries.find((entry) => entry.name === name);
       if (owner) {
         throw new LoadError(
@@ -49,7 +51,31 @@ export async function loadActivities(packages: readonly LocalPackage[]): Promise
       entries.push({ name, package: local.name, version: local.version });
     }
   }
+  if (entries.length === 0) {
+    throw new LoadError(
+      'NO_ACTIVITIES',
+      'every activity of the set is disabled; set disabled: true on the packages instead, ' +
+        'or enable at least one activity',
+    );
+  }
   return { functions, entries };
+}
+
+/** Returns the disabled activities of `local`, and fails for a name it does not export. */
+function checkDisabledActivities(local: LocalPackage, exported: string[]): Set<string> {
+  const disabled = new Set(local.disabledActivities ?? []);
+  const unknown = [...disabled].filter((name) => !exported.includes(name));
+  if (unknown.length > 0) {
+    throw new LoadError(
+      'DISABLED_ACTIVITY_NOT_FOUND',
+      `${local.name}@${local.version} does not export ${unknown.join(', ')}, which its pin ` +
+        `lists in disabledActivities; it exports ${exported.join(', ')}. Fix the list with ` +
+        'PATCH on the package',
+      local.name,
+      local.version,
+    );
+  }
+  return disabled;
 }
 
 /**

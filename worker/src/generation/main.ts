@@ -16,6 +16,7 @@ import { LoadError } from '../errors.js';
 import type { GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
 import { activityMetricsInterceptor } from './activity-metrics.js';
 import { isImportError, loadActivities } from './load-activities.js';
+import { packageConfigInterceptor } from './package-config.js';
 
 const taskQueue = requireEnv('TASK_QUEUE');
 const identity = requireEnv('GENERATION_IDENTITY');
@@ -98,6 +99,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
       interceptors: {
         activity: [
           activityMetricsInterceptor((sample) => void send({ type: 'activity', ...sample })),
+          packageConfigInterceptor(packages, entries),
         ],
       },
     });

@@ -11,7 +11,11 @@ import { formatMiB, inspectTarball, type TarballLimits } from './tarball-inspect
 import type { LocalPackage } from '../ipc.js';
 
 /** Host packages that activity code must share with the Worker: one copy, one module instance. */
-const hostProvided = ['@temporalio/activity', '@temporalio/common'] as const;
+const hostProvided = [
+  '@temporalio/activity',
+  '@temporalio/common',
+  '@activity-deploy/activity-config',
+] as const;
 
 export interface PackageStoreOptions {
   /** `<DATA_DIR>/worker`. */
@@ -72,9 +76,13 @@ export class PackageStore {
   async get(pinned: PinnedPackage): Promise<LocalPackage> {
     const root = path.join(this.#packagesDir, cacheKey(pinned));
     const local: LocalPackage = {
-      ...pinned,
+      name: pinned.name,
+      version: pinned.version,
+      integrity: pinned.integrity,
       root,
       entryFile: path.join(root, 'entry.mjs'),
+      config: pinned.config,
+      disabledActivities: pinned.disabledActivities,
     };
     if (!(await exists(path.join(root, '.complete')))) await this.#fetch(pinned, root);
     await this.#checkCompatibility(local);
@@ -104,7 +112,12 @@ export class PackageStore {
         `import * as namespace from ${JSON.stringify(pinned.name)};\n` +
         'export default namespace;\n';
       await writeFile(path.join(staging, 'entry.mjs'), entry);
-      await writeFile(path.join(staging, '.complete'), `${JSON.stringify(pinned)}\n`);
+      // The folder is shared by every pin of this version, so the marker leaves out settings.
+      const { name, version, integrity } = pinned;
+      await writeFile(
+        path.join(staging, '.complete'),
+        `${JSON.stringify({ name, version, integrity })}\n`,
+      );
       await rm(root, { recursive: true, force: true });
       await rename(staging, root);
     } catch (error) {

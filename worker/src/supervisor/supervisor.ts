@@ -291,7 +291,7 @@ export class Supervisor {
 
   #needsApply(target: TaskQueueState): boolean {
     if (this.#applied?.revision !== target.revision) return true;
-    if (target.packages.length === 0) return false;
+    if (enabledPackages(target).length === 0) return false;
     return this.#current === undefined || this.#recycleReason !== undefined;
   }
 
@@ -322,15 +322,17 @@ export class Supervisor {
   async #apply(target: TaskQueueState): Promise<void> {
     const log = this.#log.child({ revision: target.revision });
     const started = Date.now();
-    if (target.packages.length === 0) {
+    // A disabled package is neither fetched nor loaded, so disabling a broken one works.
+    const enabled = enabledPackages(target);
+    if (enabled.length === 0) {
       this.#retire(this.#current);
       this.#current = undefined;
       await this.#markApplied(target);
-      log.info('no packages pinned, no generation serving');
+      log.info('no packages pinned or enabled, no generation serving');
       return;
     }
 
-    const local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
+    const local = await Promise.all(enabled.map((pinned) => this.#store.get(pinned)));
     const generation = this.#takeGeneration();
     try {
       await generation.load(target.revision, local);
@@ -507,4 +509,9 @@ function generationStatus(generation: GenerationProcess): GenerationStatus {
     startedAt: generation.startedAt.toISOString(),
     memory: generation.memory,
   };
+}
+
+/** Returns the packages of a revision that are not disabled. */
+function enabledPackages(state: TaskQueueState): PinnedPackage[] {
+  return state.packages.filter((pinned) => pinned.disabled !== true);
 }
