@@ -95,11 +95,11 @@ describe('package settings in the deploy API', () => {
   });
 
   const invalidConfigs: Array<[string, unknown, RegExp]> = [
-    ['a nested object', { endpoint: { url: 'x' } }, /config\/endpoint/],
-    ['an array value', { hosts: ['a', 'b'] }, /config\/hosts/],
+    ['a nested object', { endpoint: { url: 'x' } }, /config\.endpoint/],
+    ['an array value', { hosts: ['a', 'b'] }, /config\.hosts/],
     ['a key with a space', { 'bad key': 1 }, /config.*"bad key"/],
     ['a key starting with a digit', { '1st': 1 }, /config.*"1st"/],
-    ['a string of 4097 characters', { blob: 'x'.repeat(4097) }, /config\/blob/],
+    ['a string of 4097 characters', { blob: 'x'.repeat(4097) }, /config\.blob/],
     [
       '65 keys',
       Object.fromEntries(Array.from({ length: 65 }, (_, index) => [`k${index}`, index])),

@@ -284,7 +284,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         params: PackageParams,
         querystring: WriteQuery,
         body: ConfigureBody,
-        response: { 200: Type.Ref('WriteResult'), ...errorResponses },
+        response: { 200: Type.Ref('WriteResult'), ...writeErrorResponses },
       },
       onRequest: requireDeploy,
     },
