@@ -39,14 +39,23 @@ export interface ActivitySample {
   durationMs: number;
 }
 
+/**
+ * How a generation stops. `retire` (a swap, a recycle, an unpin) lets in-flight
+ * activities finish on their code and cancels them only when the grace period ends;
+ * `exit` (the worker itself stops) also cancels them at once with `WORKER_SHUTDOWN`.
+ */
+export type ShutdownMode = 'retire' | 'exit';
+
 export type SupervisorMessage =
   | { type: 'load'; revision: number; packages: LocalPackage[] }
   | { type: 'ping'; sequence: number }
-  | { type: 'shutdown' };
+  | { type: 'shutdown'; mode: ShutdownMode };
 
 export type GenerationMessage =
-  | { type: 'idle' }
-  | { type: 'loaded'; activities: ActivityEntry[] }
+  /** `metricsPort`: loopback port of the SDK's Prometheus exporter, null when it is off. */
+  | { type: 'idle'; metricsPort: number | null }
+  /** `loadMs`: time to import every package of the set. */
+  | { type: 'loaded'; activities: ActivityEntry[]; loadMs: number }
   | { type: 'running' }
   | { type: 'pong'; sequence: number; memory: MemorySample }
   | ({ type: 'activity' } & ActivitySample)

@@ -28,12 +28,17 @@ async function main(): Promise<void> {
     logger.info({ signal, graceSeconds: options.shutdownGraceMs / 1000 }, 'worker draining');
     supervisor
       .stop()
-      .then(() => http.close())
-      .then(
-        () => {
+      .then(async (drained) => {
+        await http.close();
+        if (drained) {
           logger.info('worker stopped');
           process.exit(0);
-        },
+        }
+        logger.error('worker stopped, but a generation was killed after the force period');
+        process.exit(1);
+      })
+      .then(
+        () => undefined,
         (error: unknown) => {
           logger.error({ err: error }, 'worker failed to stop cleanly');
           process.exit(1);

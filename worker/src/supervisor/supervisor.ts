@@ -7,7 +7,7 @@ import {
 } from '@activity-deploy/deploy-api/client';
 import type { Logger } from 'pino';
 import { LoadError } from '../errors.js';
-import type { ActivityEntry, FailureInfo } from '../ipc.js';
+import type { ActivityEntry, FailureInfo, LocalPackage } from '../ipc.js';
 import type { WorkerOptions } from '../options.js';
 import { AppliedStateFile } from './applied-state.js';
 import { backoffDelay, sleep } from './backoff.js';
@@ -25,11 +25,42 @@ export interface GenerationStatus {
   startedAt: string;
   /** Memory in the latest response to a health ping, in bytes. */
   memory: { rss: number; heapUsed: number } | null;
+  /** Time to import the set, in milliseconds. */
+  loadMs: number | null;
 }
 
 export interface FailureRecord extends FailureInfo {
   revision: number;
   at: string;
+}
+
+/** An activity of the serving generation, with the package it came from. */
+export interface ActivityStatus extends ActivityEntry {
+  integrity: string;
+  /** When the generation finished importing the set. */
+  loadedAt: string | null;
+}
+
+/** One attempt to put a generation in service, in /status `swaps`. */
+export interface SwapRecord {
+  revision: number;
+  /** `revision`: a new desired revision; `recycle`, `restart`: the same set in a fresh process. */
+  reason: 'revision' | 'recycle' | 'restart';
+  result: 'applied' | 'failed';
+  startedAt: string;
+  /** Durations in milliseconds; null for a step that did not run or has not ended. */
+  durations: {
+    total: number;
+    /** Fetching, verifying and installing the packages. */
+    fetchInstall: number | null;
+    /** From handing the set to a generation until its Worker runs. */
+    load: number | null;
+    /** From asking the previous generation to stop until it exited. */
+    drain: number | null;
+  };
+  generation: number | null;
+  /** Code of the failure, for result `failed`. */
+  code: string | null;
 }
 
 /** Body of the `/status` response. */
@@ -40,7 +71,7 @@ export interface WorkerStatus {
   desiredRevision: number | null;
   appliedRevision: number | null;
   packages: PinnedPackage[];
-  activities: ActivityEntry[];
+  activities: ActivityStatus[];
   generation: GenerationStatus | null;
   draining: GenerationStatus[];
   /** The generation waiting, SDK loaded and connected, for the next activity set. */
@@ -48,6 +79,8 @@ export interface WorkerStatus {
   lastError: FailureRecord | null;
   /** The most recent failures, newest first, including ones already recovered from. */
   errors: FailureRecord[];
+  /** The most recent swaps, newest first, with their durations. */
+  swaps: SwapRecord[];
   /** Generations replaced after they exited on their own or stopped responding to pings. */
   restarts: number;
   /** Generations replaced for memory or age by a fresh one with the same set. */
@@ -59,8 +92,12 @@ export interface WorkerStatus {
 /** Uptime after which a crashed generation no longer counts as crashing again and again. */
 const stableAfterMs = 60_000;
 
-/** How many failures /status keeps in `errors`. */
+/** How many failures /status keeps in `errors`, and swaps in `swaps`. */
 const maxRecentErrors = 20;
+const maxRecentSwaps = 20;
+
+/** Limit for fetching the serving generation's SDK metrics during a /metrics request. */
+const sdkMetricsTimeoutMs = 2000;
 
 const sdkVersion = (
   createRequire(import.meta.url)('@temporalio/worker/package.json') as { version: string }
@@ -94,6 +131,7 @@ export class Supervisor {
   #recycleReason: string | undefined;
   #lastError: FailureRecord | null = null;
   readonly #errors: FailureRecord[] = [];
+  readonly #swaps: SwapRecord[] = [];
   #failedAttempts = 0;
   #retryAt = 0;
   #wake: (() => void) | undefined;
@@ -135,20 +173,47 @@ export class Supervisor {
     this.#prepareSpare();
   }
 
-  /** Drains every generation within the grace period and stops watching. */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+  /**
+   * Stops watching and drains every generation, cancelling their running activities
+   * with WORKER_SHUTDOWN at once (ShutdownMode `exit`). Resolves with true when every
+   * generation exited on its own, false when one had to be killed after the grace and
+   * force periods.
+   */
+  async stop(): Promise<boolean> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return true;
     this.#setState('stopping');
     this.#stopController.abort();
     this.#wake?.();
+    // A swap in progress may put a new generation in #current or #draining while the
+    // loops end, so the generations are collected after they have.
     await Promise.allSettled(this.#loops);
     const generations = [...this.#draining, this.#current, this.#spare].filter(
       (generation): generation is GenerationProcess => generation !== undefined,
     );
-    await Promise.all(generations.map((generation) => generation.drain()));
+    await Promise.all(generations.map((generation) => generation.drain('exit')));
     this.#setState('stopped');
     // The last report tells the deploy API that this worker left on purpose.
     await this.#report();
+    return generations.every((generation) => !generation.killed);
+  }
+
+  /**
+   * Returns the Prometheus text of the serving generation's SDK runtime metrics, or an
+   * empty string when there is none or it does not answer in time.
+   */
+  async sdkMetrics(): Promise<string> {
+    const port = this.#current?.metricsPort;
+    if (!port) return '';
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        signal: AbortSignal.timeout(sdkMetricsTimeoutMs),
+      });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      return await response.text();
+    } catch (error) {
+      this.#log.warn({ err: error, port }, 'fetching SDK metrics of the generation failed');
+      return '';
+    }
   }
 
   /** Kills every generation at once, for a second SIGTERM. */
@@ -170,12 +235,13 @@ export class Supervisor {
       desiredRevision: this.#desired?.revision ?? null,
       appliedRevision: this.#applied?.revision ?? null,
       packages: this.#applied?.packages ?? [],
-      activities: this.#current?.activities ?? [],
+      activities: this.#activityStatus(),
       generation: this.#current ? generationStatus(this.#current) : null,
       draining: [...this.#draining].map(generationStatus),
       spare: this.#spare ? generationStatus(this.#spare) : null,
       lastError: this.#lastError,
       errors: [...this.#errors],
+      swaps: this.#swaps.map((swap) => ({ ...swap, durations: { ...swap.durations } })),
       restarts: this.#restarts,
       recycles: this.#recycles,
       deployApi: {
@@ -184,6 +250,17 @@ export class Supervisor {
       },
       versions: { node: process.versions.node, temporalSdk: sdkVersion },
     };
+  }
+
+  #activityStatus(): ActivityStatus[] {
+    const current = this.#current;
+    if (!current) return [];
+    const packages = this.#applied?.packages ?? [];
+    return current.activities.map((entry) => ({
+      ...entry,
+      integrity: packages.find((pinned) => pinned.name === entry.package)?.integrity ?? '',
+      loadedAt: current.loadedAt?.toISOString() ?? null,
+    }));
   }
 
   async #watch(): Promise<void> {
@@ -330,12 +407,26 @@ export class Supervisor {
       return;
     }
 
-    const local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
-    const generation = this.#takeGeneration();
+    const swap = this.#recordSwap(target.revision, started);
+    let local: LocalPackage[];
+    let generation: GenerationProcess;
     try {
-      await generation.load(target.revision, local);
-    } finally {
-      this.#prepareSpare();
+      local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
+      swap.durations.fetchInstall = Date.now() - started;
+      const loadStarted = Date.now();
+      generation = this.#takeGeneration();
+      swap.generation = generation.id;
+      try {
+        await generation.load(target.revision, local);
+      } finally {
+        swap.durations.load = Date.now() - loadStarted;
+        this.#prepareSpare();
+      }
+    } catch (error) {
+      swap.result = 'failed';
+      swap.code = error instanceof LoadError ? error.code : 'INTERNAL_ERROR';
+      swap.durations.total = Date.now() - started;
+      throw error;
     }
 
     if (this.#stopController.signal.aborted) {
@@ -353,7 +444,8 @@ export class Supervisor {
       this.#recycleReason = undefined;
     }
     this.#watchForCrash(generation);
-    this.#retire(previous);
+    this.#retire(previous, swap);
+    swap.durations.total = Date.now() - started;
     await this.#markApplied(target);
     this.metrics.swaps.inc({ result: 'applied' });
     this.metrics.swapDuration.observe((Date.now() - started) / 1000);
@@ -366,6 +458,26 @@ export class Supervisor {
       },
       'revision applied',
     );
+  }
+
+  /** Adds a swap to `swaps` as applied; #apply changes it if the swap fails. */
+  #recordSwap(revision: number, started: number): SwapRecord {
+    let reason: SwapRecord['reason'] = 'revision';
+    if (this.#applied?.revision === revision) {
+      reason = this.#recycleReason !== undefined ? 'recycle' : 'restart';
+    }
+    const swap: SwapRecord = {
+      revision,
+      reason,
+      result: 'applied',
+      startedAt: new Date(started).toISOString(),
+      durations: { total: 0, fetchInstall: null, load: null, drain: null },
+      generation: null,
+      code: null,
+    };
+    this.#swaps.unshift(swap);
+    this.#swaps.length = Math.min(this.#swaps.length, maxRecentSwaps);
+    return swap;
   }
 
   #newGeneration(): GenerationProcess {
@@ -417,10 +529,14 @@ export class Supervisor {
     void this.#report();
   }
 
-  #retire(generation: GenerationProcess | undefined): void {
+  /** Drains a replaced generation; its drain time goes to `swap` once it has exited. */
+  #retire(generation: GenerationProcess | undefined, swap?: SwapRecord): void {
     if (!generation) return;
     this.#draining.add(generation);
-    void generation.drain().then(() => this.#draining.delete(generation));
+    void generation.drain().then(() => {
+      this.#draining.delete(generation);
+      if (swap) swap.durations.drain = generation.drainMs;
+    });
   }
 
   #watchForCrash(generation: GenerationProcess): void {
@@ -506,5 +622,6 @@ function generationStatus(generation: GenerationProcess): GenerationStatus {
     state: generation.state,
     startedAt: generation.startedAt.toISOString(),
     memory: generation.memory,
+    loadMs: generation.loadMs,
   };
 }
