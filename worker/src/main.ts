@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildHttpServer } from './http-server.js';
 import { workerOptionsFromEnv } from './options.js';
@@ -7,12 +8,18 @@ import { Supervisor } from './supervisor/supervisor.js';
 const logger = pino({ name: 'worker', level: process.env.LOG_LEVEL ?? 'info' });
 
 async function main(): Promise<void> {
-  const options = workerOptionsFromEnv();
+  const { values } = parseArgs({ options: { watch: { type: 'string' } } });
+  const options = workerOptionsFromEnv(process.env, values);
   const supervisor = new Supervisor(options, logger);
   const http = buildHttpServer(supervisor);
   const address = await http.listen({ host: options.httpHost, port: options.httpPort });
   logger.info(
-    { url: `${address}/`, taskQueue: options.taskQueue, workerId: options.workerId },
+    {
+      url: `${address}/`,
+      taskQueue: options.taskQueue,
+      workerId: options.workerId,
+      watch: options.watchDir,
+    },
     'worker listening',
   );
   await supervisor.start();

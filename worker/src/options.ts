@@ -73,10 +73,21 @@ export interface WorkerOptions {
   installScripts: boolean;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /**
+   * `--watch <folder>`: serve the package in this local folder and reload it on every
+   * change, with no deploy API and no registry. Unset in normal operation.
+   */
+  watchDir: string | undefined;
+}
+
+/** Command-line flags of the worker. */
+export interface WorkerFlags {
+  watch?: string | undefined;
 }
 
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
+  flags: WorkerFlags = {},
 ): Readonly<WorkerOptions> {
   const taskQueue = env.TASK_QUEUE;
   if (!taskQueue) {
@@ -163,6 +174,7 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_MAX_UNPACKED_MB', env.WORKER_MAX_UNPACKED_MB, 250, 0.001, 102_400),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',
+    watchDir: flags.watch === undefined ? undefined : path.resolve(flags.watch),
   });
 }
 

@@ -12,6 +12,7 @@ import type { WorkerOptions } from '../options.js';
 import { AppliedStateFile } from './applied-state.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { GenerationProcess } from './generation-process.js';
+import { PackageFolder } from './package-folder.js';
 import { PackageStore } from './package-store.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -86,6 +87,8 @@ export interface WorkerStatus {
   /** Generations replaced for memory or age by a fresh one with the same set. */
   recycles: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
+  /** The local package folder in `--watch` mode, else null. */
+  watchDir: string | null;
   versions: { node: string; temporalSdk: string };
 }
 
@@ -115,6 +118,8 @@ export class Supervisor {
   readonly #client: DeployApiClient;
   readonly #store: PackageStore;
   readonly #appliedFile: AppliedStateFile;
+  /** Set in `--watch` mode, which replaces the deploy API and the registry. */
+  readonly #folder: PackageFolder | undefined;
   readonly #stopController = new AbortController();
   readonly metrics = new WorkerMetrics(() => this.#current);
 
@@ -159,10 +164,12 @@ export class Supervisor {
       },
     });
     this.#appliedFile = new AppliedStateFile(workerDir, options.taskQueue);
+    if (options.watchDir) this.#folder = new PackageFolder(options.watchDir, this.#log);
   }
 
   /** Restores the last applied revision from disk, then starts watching the deploy API. */
   async start(): Promise<void> {
+    if (this.#folder) return this.#startWatching(this.#folder);
     await this.#store.linkHostPackages();
     const restored = await this.#appliedFile.read();
     if (restored) {
@@ -194,6 +201,7 @@ export class Supervisor {
     this.#setState('stopped');
     // The last report tells the deploy API that this worker left on purpose.
     await this.#report();
+    await this.#folder?.close();
     return generations.every((generation) => !generation.killed);
   }
 
@@ -248,6 +256,7 @@ export class Supervisor {
         reachable: this.#reachable,
         lastContactAt: this.#lastContactAt?.toISOString() ?? null,
       },
+      watchDir: this.#folder?.folder ?? null,
       versions: { node: process.versions.node, temporalSdk: sdkVersion },
     };
   }
@@ -261,6 +270,33 @@ export class Supervisor {
       integrity: packages.find((pinned) => pinned.name === entry.package)?.integrity ?? '',
       loadedAt: current.loadedAt?.toISOString() ?? null,
     }));
+  }
+
+  /**
+   * Serves the package in a local folder: each change that alters its built output
+   * becomes the next local revision (1, 2, …), applied through the usual swap.
+   */
+  async #startWatching(folder: PackageFolder): Promise<void> {
+    let revision = 0;
+    const reload = async () => {
+      try {
+        const pinned = await folder.snapshot();
+        if (pinned.integrity === this.#desired?.packages[0]?.integrity) return;
+        revision += 1;
+        this.#log.info({ revision, folder: folder.folder }, 'package folder changed');
+        this.#desired = { taskQueue: this.#options.taskQueue, revision, packages: [pinned] };
+        this.#failedAttempts = 0;
+        this.#retryAt = 0;
+        this.#wake?.();
+      } catch (error) {
+        this.#log.error({ err: error, folder: folder.folder }, 'reading the package folder failed');
+      }
+    };
+    await reload();
+    if (!this.#desired) throw new Error(`--watch ${folder.folder}: no package to serve there`);
+    await folder.watch(() => void reload());
+    this.#loops = [this.#reconcile()];
+    this.#prepareSpare();
   }
 
   async #watch(): Promise<void> {
@@ -313,6 +349,7 @@ export class Supervisor {
 
   /** Sends one report; a failure is logged once until a report succeeds again. */
   async #report(): Promise<void> {
+    if (this.#folder) return;
     const status = this.status();
     const lastError = status.lastError
       ? {
@@ -350,7 +387,7 @@ export class Supervisor {
       }
       const waitMs = this.#retryAt - Date.now();
       if (waitMs > 0) {
-        await this.#sleepUntilWoken(waitMs);
+        await this.#sleepUntilWoken(Number.isFinite(waitMs) ? waitMs : undefined);
         continue;
       }
       try {
@@ -362,6 +399,14 @@ export class Supervisor {
         if (signal.aborted) break;
         this.metrics.swaps.inc({ result: 'failed' });
         this.#recordFailure(target.revision, error);
+        if (this.#folder) {
+          // Loading the same files again would fail the same way: wait for the next save.
+          this.#retryAt = Number.POSITIVE_INFINITY;
+          this.#log.warn(
+            { folder: this.#folder.folder, servingRevision: this.#current?.revision ?? null },
+            'the previous build keeps serving; fix the package and save to reload',
+          );
+        }
       }
     }
   }
@@ -411,7 +456,7 @@ export class Supervisor {
     let local: LocalPackage[];
     let generation: GenerationProcess;
     try {
-      local = await Promise.all(target.packages.map((pinned) => this.#store.get(pinned)));
+      local = await Promise.all(target.packages.map((pinned) => this.#localPackage(pinned)));
       swap.durations.fetchInstall = Date.now() - started;
       const loadStarted = Date.now();
       generation = this.#takeGeneration();
@@ -458,6 +503,11 @@ export class Supervisor {
       },
       'revision applied',
     );
+  }
+
+  #localPackage(pinned: PinnedPackage): Promise<LocalPackage> {
+    if (this.#folder) return Promise.resolve(this.#folder.localPackage(pinned));
+    return this.#store.get(pinned);
   }
 
   /** Adds a swap to `swaps` as applied; #apply changes it if the swap fails. */
@@ -525,6 +575,8 @@ export class Supervisor {
       this.#lastError = null;
     }
     this.#setState(this.#current ? 'serving' : 'idle');
+    // A folder in --watch mode is not a revision of the deploy API, so it is not kept.
+    if (this.#folder) return;
     await this.#appliedFile.write(target);
     void this.#report();
   }
