@@ -66,7 +66,29 @@ describe('worker shutdown', () => {
   let runner: WorkflowRunner;
   let scratch: string;
   let eventsFile: string;
-  let secondWorker: WorkerProcess | undefined;
+  const extraWorkers: WorkerProcess[] = [];
+
+  /** Starts one more worker on the stack's task queue, which applies the same pin. */
+  const startWorker = async (name: string, env: NodeJS.ProcessEnv) => {
+    const log = openSync(path.join(stack.dataDir, `${name}.log`), 'a');
+    const worker = await startWorkerProcess({
+      httpPort: await freePort(),
+      stdio: log,
+      env: {
+        DATA_DIR: stack.dataDir,
+        TASK_QUEUE: stack.taskQueue,
+        DEPLOY_API_URL: stack.deployApi.url,
+        DEPLOY_API_TOKEN: stack.deployApi.token,
+        REGISTRY_URL: stack.registry.url,
+        TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+    });
+    closeSync(log);
+    extraWorkers.push(worker);
+    return worker;
+  };
 
   const waitForEvent = (event: string, attempt: number) =>
     waitFor(`${event} on attempt ${attempt}`, async () => {
@@ -93,7 +115,7 @@ describe('worker shutdown', () => {
   });
 
   after(async () => {
-    secondWorker?.child.kill('SIGKILL');
+    for (const worker of extraWorkers) worker.child.kill('SIGKILL');
     await runner?.close();
     await stack?.close();
     await rm(scratch, { recursive: true, force: true });
@@ -131,22 +153,9 @@ describe('worker shutdown', () => {
   });
 
   test('second SIGTERM exits non-zero', async () => {
-    const log = openSync(path.join(stack.dataDir, 'second-worker.log'), 'a');
-    secondWorker = await startWorkerProcess({
-      httpPort: await freePort(),
-      stdio: log,
-      env: {
-        DATA_DIR: stack.dataDir,
-        TASK_QUEUE: stack.taskQueue,
-        DEPLOY_API_URL: stack.deployApi.url,
-        DEPLOY_API_TOKEN: stack.deployApi.token,
-        REGISTRY_URL: stack.registry.url,
-        TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS,
-        WORKER_SHUTDOWN_GRACE_SECONDS: '60',
-        LOG_LEVEL: 'info',
-      },
+    const secondWorker = await startWorker('second-worker', {
+      WORKER_SHUTDOWN_GRACE_SECONDS: '60',
     });
-    closeSync(log);
     // Temporal retries the attempt that the first worker's shutdown failed, here.
     const resumed = await waitForEvent('started', 2);
     const first = (await readEvents(eventsFile)).find((entry) => entry.event === 'cancelled');
@@ -162,5 +171,34 @@ describe('worker shutdown', () => {
       !events.some((entry) => entry.event === 'ended' && entry.attempt === 2),
       'the second signal ended the activity before it finished',
     );
+  });
+
+  test('force period ends the activity and exits non-zero', async () => {
+    // The attempt that the second worker lost waits for its heartbeat timeout, so this
+    // test uses a workflow of its own.
+    const file = path.join(scratch, 'force.jsonl');
+    const worker = await startWorker('third-worker', {
+      WORKER_SHUTDOWN_GRACE_SECONDS: '0',
+      WORKER_SHUTDOWN_FORCE_SECONDS: '1',
+    });
+    await runner.start({
+      activity: 'progress',
+      args: [file, 100_000, 10_000],
+      taskQueue: stack.taskQueue,
+      maximumAttempts: 1,
+    });
+    await waitFor('the activity to start', async () =>
+      (await readEvents(file)).find((entry) => entry.event === 'started'),
+    );
+    const signalledAt = Date.now();
+    worker.child.kill('SIGTERM');
+    const code = await worker.exited;
+    const tookMs = Date.now() - signalledAt;
+    assert.notEqual(code, 0);
+    assert.ok(tookMs >= 900, `exited after ${tookMs} ms, before the force period ended`);
+    assert.ok(tookMs < 9000, `exited after ${tookMs} ms, not at the end of the force period`);
+    const events = await readEvents(file);
+    assert.ok(events.some((entry) => entry.event === 'cancelled'));
+    assert.ok(!events.some((entry) => entry.event === 'ended'));
   });
 });
