@@ -1,4 +1,4 @@
-// What a worker tells an operator: readiness, /status with activities and swaps, /metrics
+// What a worker reports to an operator: readiness, /status with activities and swaps, /metrics
 // with the Temporal SDK's own metrics, and JSON logs that name the activity behind each
 // line, from the SDK's activity logger and from console output alike.
 import assert from 'node:assert/strict';

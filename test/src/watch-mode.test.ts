@@ -1,5 +1,5 @@
 // `--watch <folder>`: the worker serves a package from a local folder, with no registry
-// and no deploy API, and swaps to each rebuild of it; a build that fails to load leaves
+// and no deploy API, and swaps to each rebuild of it. A build that fails to load leaves
 // the previous one serving.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

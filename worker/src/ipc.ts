@@ -41,8 +41,8 @@ export interface ActivitySample {
 
 /**
  * How a generation stops. `retire` (a swap, a recycle, an unpin) lets in-flight
- * activities finish on their code and cancels them only when the grace period ends;
- * `exit` (the worker itself stops) also cancels them at once with `WORKER_SHUTDOWN`.
+ * activities finish on their code, and the SDK cancels them only when the grace period
+ * ends. `exit` (the worker itself stops) also cancels them at once with `WORKER_SHUTDOWN`.
  */
 export type ShutdownMode = 'retire' | 'exit';
 

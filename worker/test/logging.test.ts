@@ -9,7 +9,7 @@ import {
   type ActivityLogFields,
 } from '../src/generation/logging.js';
 
-/** A pino logger that writes into `lines`, one parsed object per line. */
+/** Creates a pino logger that writes into `lines`, one parsed object per line. */
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({

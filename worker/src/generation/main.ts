@@ -172,9 +172,9 @@ process.on('message', (message: SupervisorMessage) => {
 });
 
 /**
- * Stops polling; in-flight activities keep running for the grace period. With `exit`,
+ * Stops polling, and in-flight activities keep running for the grace period. With `exit`,
  * they are also cancelled at once with WORKER_SHUTDOWN, so that they can heartbeat their
- * progress and end; a generation that already drains for a swap gets that cancellation
+ * progress and end. A generation that already drains for a swap gets that cancellation
  * when a later `exit` arrives.
  */
 function stopWorker(mode: ShutdownMode): void {

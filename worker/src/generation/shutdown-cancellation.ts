@@ -1,5 +1,5 @@
 // Cancels running activities at once when the worker process stops, through the SDK's own
-// cancellation path, so that activity code sees the same CancelledFailure('WORKER_SHUTDOWN')
+// cancellation path, so that activity code receives the same CancelledFailure('WORKER_SHUTDOWN')
 // that the SDK delivers when the shutdown grace period ends, only earlier.
 //
 // The SDK (1.24) cancels activities on shutdown only after `shutdownGraceTime`, and that
@@ -49,9 +49,10 @@ export function cancelRunningActivities(): number {
 
 /**
  * Returns the error an activity should end with. An activity that accepts a cancellation
- * from cancelRunningActivities ends as a retryable failure of type `WorkerShutdown`:
- * Temporal's server accepts a cancelled result only for a cancellation it requested, and
- * a failure lets it retry the activity at once, from its last heartbeat, elsewhere.
+ * from cancelRunningActivities ends as a retryable failure of type `WorkerShutdown`.
+ * The SDK's core reports a shutdown cancellation as a failed attempt only when it issued
+ * that cancellation itself, and a failed attempt is what lets Temporal retry the activity
+ * at once, from its last heartbeat, on another worker.
  */
 export function asShutdownFailure(context: Context, error: unknown): unknown {
   if (!cancelledForShutdown.has(context)) return error;

@@ -45,7 +45,7 @@ export class PackageFolder {
 
   /**
    * Reads the package as it is now and links it for import. `integrity` is a sha512 over
-   * package.json and the files of the folder that holds the main module, so that it
+   * package.json and the files of the folder that contains the main module, so that it
    * changes whenever a rebuild changes what the generation would import.
    */
   async snapshot(): Promise<PinnedPackage> {
@@ -62,7 +62,7 @@ export class PackageFolder {
     return { name, version, integrity: `sha512-${hash.digest('base64')}` };
   }
 
-  /** The LocalPackage for a snapshot, for the generation to import. */
+  /** Returns the LocalPackage of a snapshot, for the generation to import. */
   localPackage(pinned: PinnedPackage): LocalPackage {
     const root = this.#entryDir as string;
     return { ...pinned, root, entryFile: path.join(root, 'entry.mjs') };
@@ -109,7 +109,7 @@ export class PackageFolder {
       watcher.on('error', forget);
       this.#watchers.push(watcher);
     } catch (error) {
-      // The folder does not exist until the first build; the root watcher sees it appear.
+      // The folder does not exist until the first build; the root watcher reports it when it appears.
       this.#log.debug({ err: error, relative }, 'output folder not watched yet');
     }
   }

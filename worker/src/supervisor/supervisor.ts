@@ -207,7 +207,7 @@ export class Supervisor {
 
   /**
    * Returns the Prometheus text of the serving generation's SDK runtime metrics, or an
-   * empty string when there is none or it does not answer in time.
+   * empty string when there is none or it does not respond in time.
    */
   async sdkMetrics(): Promise<string> {
     const port = this.#current?.metricsPort;
