@@ -197,7 +197,8 @@ async function exitIdle(): Promise<void> {
   process.exit(0);
 }
 
-// The supervisor owns this process: if it goes away, drain and stop as on `shutdown`.
+// The supervisor owns this process: if it goes away, the worker is stopping, so stop as on
+// an `exit` shutdown.
 process.on('disconnect', () => stopWorker('exit'));
 process.on('SIGINT', () => undefined);
 

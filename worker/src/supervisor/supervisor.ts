@@ -475,7 +475,7 @@ export class Supervisor {
     }
 
     if (this.#stopController.signal.aborted) {
-      await generation.drain();
+      await generation.drain('exit');
       return;
     }
     const previous = this.#current;
