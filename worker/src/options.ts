@@ -22,8 +22,9 @@ export interface WorkerOptions {
   /** `WORKER_HTTP_PORT`: health and status; 0 picks a free port. @default 4010 */
   httpPort: number;
   /**
-   * `WORKER_SHUTDOWN_GRACE_SECONDS`: how long a replaced or stopping generation lets
-   * in-flight activities finish before the SDK cancels them. @default 600
+   * `WORKER_SHUTDOWN_GRACE_SECONDS`: how long a replaced generation lets in-flight
+   * activities finish before the SDK cancels them, and how long a stopping worker waits
+   * for the activities it cancelled to end. @default 600
    */
   shutdownGraceMs: number;
   /**
