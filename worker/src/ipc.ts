@@ -40,7 +40,7 @@ export interface ActivitySample {
 }
 
 /**
- * How a generation stops. `retire` (a swap, a recycle, an unpin) lets in-flight
+ * Stop mode of a generation. `retire` (a swap, a recycle, an unpin) lets in-flight
  * activities finish on their code, and the SDK cancels them only when the grace period
  * ends. `exit` (the worker itself stops) also cancels them at once with `WORKER_SHUTDOWN`.
  */
@@ -52,8 +52,8 @@ export type SupervisorMessage =
   | { type: 'shutdown'; mode: ShutdownMode };
 
 export type GenerationMessage =
-  /** `metricsPort`: loopback port of the SDK's Prometheus exporter, null when it is off. */
-  | { type: 'idle'; metricsPort: number | null }
+  /** `metricsPort`: loopback port of the SDK's Prometheus exporter in the process. */
+  | { type: 'idle'; metricsPort: number }
   /** `loadMs`: time to import every package of the set. */
   | { type: 'loaded'; activities: ActivityEntry[]; loadMs: number }
   | { type: 'running' }
