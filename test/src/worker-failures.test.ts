@@ -89,9 +89,14 @@ describe('worker with bad packages', () => {
     );
     await stack.client.pin(stack.taskQueue, '@acme/hello', '1.0.0');
     const status = await waitForApplied(1);
-    assert.deepEqual(status.activities, [
-      { name: 'hello', package: '@acme/hello', version: '1.0.0' },
-    ]);
+    assert.deepEqual(
+      status.activities.map(({ name, package: owner, version }) => ({
+        name,
+        package: owner,
+        version,
+      })),
+      [{ name: 'hello', package: '@acme/hello', version: '1.0.0' }],
+    );
     assert.equal(await call('hello', 'Ada'), 'hello Ada from activity hello');
   });
 

@@ -10,9 +10,12 @@ export function buildHttpServer(supervisor: Supervisor): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ ready, state: supervisor.status().state });
   });
   app.get('/status', async () => supervisor.status());
+  // The worker's own metrics, then the serving generation's Temporal SDK metrics, whose
+  // names all start with `temporal_`, so the two sets never share a name.
   app.get('/metrics', async (_request, reply) => {
     const { registry } = supervisor.metrics;
-    return reply.type(registry.contentType).send(await registry.metrics());
+    const [own, sdk] = await Promise.all([registry.metrics(), supervisor.sdkMetrics()]);
+    return reply.type(registry.contentType).send(sdk ? `${own}\n${sdk}` : own);
   });
   return app;
 }

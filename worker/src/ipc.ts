@@ -43,14 +43,23 @@ export interface ActivitySample {
   durationMs: number;
 }
 
+/**
+ * Stop mode of a generation. `retire` (a swap, a recycle, an unpin) lets in-flight
+ * activities finish on their code, and the SDK cancels them only when the grace period
+ * ends. `exit` (the worker itself stops) also cancels them at once with `WORKER_SHUTDOWN`.
+ */
+export type ShutdownMode = 'retire' | 'exit';
+
 export type SupervisorMessage =
   | { type: 'load'; revision: number; packages: LocalPackage[] }
   | { type: 'ping'; sequence: number }
-  | { type: 'shutdown' };
+  | { type: 'shutdown'; mode: ShutdownMode };
 
 export type GenerationMessage =
-  | { type: 'idle' }
-  | { type: 'loaded'; activities: ActivityEntry[] }
+  /** `metricsPort`: loopback port of the SDK's Prometheus exporter in the process. */
+  | { type: 'idle'; metricsPort: number }
+  /** `loadMs`: time to import every package of the set. */
+  | { type: 'loaded'; activities: ActivityEntry[]; loadMs: number }
   | { type: 'running' }
   | { type: 'pong'; sequence: number; memory: MemorySample }
   | ({ type: 'activity' } & ActivitySample)

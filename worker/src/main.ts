@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildHttpServer } from './http-server.js';
 import { workerOptionsFromEnv } from './options.js';
@@ -7,12 +8,18 @@ import { Supervisor } from './supervisor/supervisor.js';
 const logger = pino({ name: 'worker', level: process.env.LOG_LEVEL ?? 'info' });
 
 async function main(): Promise<void> {
-  const options = workerOptionsFromEnv();
+  const { values } = parseArgs({ options: { watch: { type: 'string' } } });
+  const options = workerOptionsFromEnv(process.env, values);
   const supervisor = new Supervisor(options, logger);
   const http = buildHttpServer(supervisor);
   const address = await http.listen({ host: options.httpHost, port: options.httpPort });
   logger.info(
-    { url: `${address}/`, taskQueue: options.taskQueue, workerId: options.workerId },
+    {
+      url: `${address}/`,
+      taskQueue: options.taskQueue,
+      workerId: options.workerId,
+      watch: options.watchDir,
+    },
     'worker listening',
   );
   await supervisor.start();
@@ -28,12 +35,17 @@ async function main(): Promise<void> {
     logger.info({ signal, graceSeconds: options.shutdownGraceMs / 1000 }, 'worker draining');
     supervisor
       .stop()
-      .then(() => http.close())
-      .then(
-        () => {
+      .then(async (drained) => {
+        await http.close();
+        if (drained) {
           logger.info('worker stopped');
           process.exit(0);
-        },
+        }
+        logger.error('worker stopped, but a generation was killed after the force period');
+        process.exit(1);
+      })
+      .then(
+        () => undefined,
         (error: unknown) => {
           logger.error({ err: error }, 'worker failed to stop cleanly');
           process.exit(1);

@@ -22,8 +22,9 @@ export interface WorkerOptions {
   /** `WORKER_HTTP_PORT`: health and status; 0 picks a free port. @default 4010 */
   httpPort: number;
   /**
-   * `WORKER_SHUTDOWN_GRACE_SECONDS`: how long a replaced or stopping generation lets
-   * in-flight activities finish before the SDK cancels them. @default 600
+   * `WORKER_SHUTDOWN_GRACE_SECONDS`: how long a replaced generation lets in-flight
+   * activities finish before the SDK cancels them, and how long a stopping worker waits
+   * for the activities it cancelled to end. @default 600
    */
   shutdownGraceMs: number;
   /**
@@ -73,10 +74,21 @@ export interface WorkerOptions {
   installScripts: boolean;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /**
+   * `--watch <folder>`: serve the package in this local folder and reload it on every
+   * change, with no deploy API and no registry. Unset in normal operation.
+   */
+  watchDir: string | undefined;
+}
+
+/** Command-line flags of the worker. */
+export interface WorkerFlags {
+  watch?: string | undefined;
 }
 
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
+  flags: WorkerFlags = {},
 ): Readonly<WorkerOptions> {
   const taskQueue = env.TASK_QUEUE;
   if (!taskQueue) {
@@ -163,6 +175,7 @@ export function workerOptionsFromEnv(
       parseNumber('WORKER_MAX_UNPACKED_MB', env.WORKER_MAX_UNPACKED_MB, 250, 0.001, 102_400),
     installScripts: parseBoolean('WORKER_INSTALL_SCRIPTS', env.WORKER_INSTALL_SCRIPTS, false),
     logLevel: env.LOG_LEVEL ?? 'info',
+    watchDir: flags.watch === undefined ? undefined : path.resolve(flags.watch),
   });
 }
 

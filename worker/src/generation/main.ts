@@ -3,20 +3,18 @@
 // the supervisor can keep one ready as a spare. The supervisor sends `load`, waits for
 // `running`, and later sends `shutdown`. The process exits when its Worker has drained,
 // which is how old activity code is freed.
+import { createServer } from 'node:net';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
 import { LoadError } from '../errors.js';
-import type { GenerationMessage, LocalPackage, SupervisorMessage } from '../ipc.js';
+import type { GenerationMessage, LocalPackage, ShutdownMode, SupervisorMessage } from '../ipc.js';
+import { activityContextInterceptor } from './activity-context.js';
 import { activityMetricsInterceptor } from './activity-metrics.js';
 import { isImportError, loadActivities } from './load-activities.js';
 import { packageConfigInterceptor } from './package-config.js';
+import { routeConsoleToLogger, sdkLogger } from './logging.js';
+import { cancelRunningActivities, trackRunningActivities } from './shutdown-cancellation.js';
 
 const taskQueue = requireEnv('TASK_QUEUE');
 const identity = requireEnv('GENERATION_IDENTITY');
@@ -27,16 +25,27 @@ const logger = pino({ name: 'generation', level: process.env.LOG_LEVEL ?? 'info'
   identity,
 });
 
+routeConsoleToLogger(logger);
+trackRunningActivities();
+
 let worker: Worker | undefined;
 /** True once `load` arrived: from then on the process exits only through start(). */
 let loading = false;
-let shutdownRequested = false;
+/** Set by the first `shutdown`; `exit` replaces `retire` when the worker stops later. */
+let shutdownMode: ShutdownMode | undefined;
+
+const metricsPort = await freeLoopbackPort();
 
 // The supervisor decides when a generation stops, so the SDK must not react to SIGINT
-// or SIGTERM by itself: a terminal's Ctrl-C reaches the whole process group.
+// or SIGTERM by itself: a terminal's Ctrl-C reaches the whole process group. The SDK's
+// runtime metrics are served on a loopback port that the supervisor scrapes for /metrics.
 Runtime.install({
   shutdownSignals: [],
-  logger: new DefaultLogger(sdkLogLevel(process.env.LOG_LEVEL)),
+  logger: sdkLogger(logger.child({ component: 'sdk' })),
+  telemetryOptions: {
+    logging: { filter: { core: sdkLogLevel(process.env.LOG_LEVEL), other: 'WARN' }, forward: {} },
+    metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } },
+  },
 });
 
 function send(message: GenerationMessage): Promise<void> {
@@ -62,6 +71,19 @@ function sdkLogLevel(level: string | undefined): LogLevel {
   }
 }
 
+/** Returns a loopback port that was free a moment ago, for the SDK's metrics exporter. */
+function freeLoopbackPort(): Promise<number> {
+  // NOTE: another process may take the port between this check and the SDK binding it.
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
 function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`generation process started without ${name}`);
@@ -82,8 +104,9 @@ async function connectEarly(): Promise<NativeConnection | undefined> {
 
 async function start(revision: number, packages: LocalPackage[]): Promise<void> {
   const log = logger.child({ revision });
+  const loadStarted = performance.now();
   const { functions, entries } = await loadActivities(packages);
-  await send({ type: 'loaded', activities: entries });
+  await send({ type: 'loaded', activities: entries, loadMs: performance.now() - loadStarted });
 
   let connection: NativeConnection;
   try {
@@ -100,6 +123,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
         activity: [
           activityMetricsInterceptor((sample) => void send({ type: 'activity', ...sample })),
           packageConfigInterceptor(packages, entries),
+          activityContextInterceptor(entries, revision),
         ],
       },
     });
@@ -114,7 +138,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
   // run() moves the Worker to RUNNING synchronously once polling starts.
   if (worker.getState() === 'RUNNING') await send({ type: 'running' });
   log.info({ activities: entries.map((entry) => entry.name) }, 'generation running');
-  if (shutdownRequested) worker.shutdown();
+  if (shutdownMode) stopWorker(shutdownMode);
   try {
     await running;
   } finally {
@@ -144,12 +168,29 @@ process.on('message', (message: SupervisorMessage) => {
     const { rss, heapUsed } = process.memoryUsage();
     void send({ type: 'pong', sequence: message.sequence, memory: { rss, heapUsed } });
   } else if (message.type === 'shutdown') {
-    shutdownRequested = true;
-    logger.info('generation draining');
-    if (worker?.getState() === 'RUNNING') worker.shutdown();
-    else if (!worker && !loading) void exitIdle();
+    logger.info({ mode: message.mode }, 'generation draining');
+    stopWorker(message.mode);
   }
 });
+
+/**
+ * Stops polling, and in-flight activities keep running for the grace period. With `exit`,
+ * they are also cancelled at once with WORKER_SHUTDOWN, so that they can heartbeat their
+ * progress and end. A generation that already drains for a swap gets that cancellation
+ * when a later `exit` arrives.
+ */
+function stopWorker(mode: ShutdownMode): void {
+  if (shutdownMode !== 'exit') shutdownMode = mode;
+  if (!worker) {
+    if (!loading) void exitIdle();
+    return;
+  }
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  if (shutdownMode === 'exit') {
+    const cancelled = cancelRunningActivities();
+    if (cancelled > 0) logger.info({ cancelled }, 'activities cancelled for worker shutdown');
+  }
+}
 
 /** Ends a generation that never received an activity set, such as an unused spare. */
 async function exitIdle(): Promise<void> {
@@ -158,12 +199,9 @@ async function exitIdle(): Promise<void> {
   process.exit(0);
 }
 
-// The supervisor owns this process: if it goes away, drain and stop as on `shutdown`.
-process.on('disconnect', () => {
-  shutdownRequested = true;
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  else if (!worker && !loading) void exitIdle();
-});
+// The supervisor owns this process: if it goes away, the worker is stopping, so stop as on
+// an `exit` shutdown.
+process.on('disconnect', () => stopWorker('exit'));
 process.on('SIGINT', () => undefined);
 
 process.on('unhandledRejection', (reason) => {
@@ -175,4 +213,4 @@ process.on('unhandledRejection', (reason) => {
 
 // Listeners are in place, so the supervisor may send `load` once it gets `idle`.
 const earlyConnection = connectEarly();
-void earlyConnection.then(() => send({ type: 'idle' }));
+void earlyConnection.then(() => send({ type: 'idle', metricsPort }));

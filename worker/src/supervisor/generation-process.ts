@@ -8,6 +8,7 @@ import type {
   GenerationMessage,
   LocalPackage,
   MemorySample,
+  ShutdownMode,
   SupervisorMessage,
 } from '../ipc.js';
 
@@ -52,11 +53,22 @@ export class GenerationProcess {
   memory: MemorySample | null = null;
   /** Set when the supervisor killed the process because it stopped responding to pings. */
   unresponsive = false;
+  /** Set when the process was killed rather than left to exit on its own. */
+  killed = false;
+  /** Loopback port of the SDK's Prometheus exporter in the process, once it reported it. */
+  metricsPort: number | null = null;
+  /** When the set finished importing, and how long the import took. */
+  loadedAt: Date | null = null;
+  loadMs: number | null = null;
+  /** When drain() was first called, and how long the process took to exit after that. */
+  drainStartedAt: Date | null = null;
+  drainMs: number | null = null;
 
   readonly #child: ChildProcess;
   readonly #options: GenerationOptions;
   #log: Logger;
   #forceTimer: NodeJS.Timeout | undefined;
+  #shutdownMode: ShutdownMode | undefined;
   #idle = false;
   #healthTimer: NodeJS.Timeout | undefined;
   #lastPongAt = 0;
@@ -82,6 +94,7 @@ export class GenerationProcess {
       if (message.type === 'idle') {
         this.#idle = true;
         if (this.state === 'starting') this.state = 'idle';
+        this.metricsPort = message.metricsPort;
       }
       if (message.type === 'activity') this.#options.onActivity?.(this, message);
       if (message.type === 'pong') {
@@ -98,6 +111,7 @@ export class GenerationProcess {
         const previous = this.state;
         const expected = previous === 'draining' || previous === 'stopped';
         this.state = expected ? 'stopped' : 'failed';
+        if (this.drainStartedAt) this.drainMs = Date.now() - this.drainStartedAt.getTime();
         this.#log.info({ code, signal, pid: this.#child.pid, previous }, 'generation exited');
         resolve(code ?? signal ?? 'unknown');
       });
@@ -142,8 +156,11 @@ export class GenerationProcess {
     const sendLoad = () => this.#send({ type: 'load', revision, packages });
     this.#onMessage = (message) => {
       if (message.type === 'idle') sendLoad();
-      else if (message.type === 'loaded') this.activities = message.activities;
-      else if (message.type === 'running') resolve();
+      else if (message.type === 'loaded') {
+        this.activities = message.activities;
+        this.loadedAt = new Date();
+        this.loadMs = Math.round(message.loadMs);
+      } else if (message.type === 'running') resolve();
       else if (message.type === 'failed') reject(LoadError.fromFailureInfo(message.error));
     };
     void this.exited.then((code) =>
@@ -172,20 +189,29 @@ export class GenerationProcess {
 
   /**
    * Asks the Worker to stop polling and let in-flight activities finish within the
-   * grace period. Kills the process if it has not exited by grace plus force time. A
-   * spare that never loaded a set exits at once.
+   * grace period; with `exit`, they are also cancelled at once (see ShutdownMode).
+   * Kills the process if it has not exited by grace plus force time after the first
+   * call. A spare that never loaded a set exits at once.
    */
-  drain(): Promise<number | string> {
+  drain(mode: ShutdownMode = 'retire'): Promise<number | string> {
     // NOTE: the SDK's shutdown ends the Worker's outstanding long polls. A server that
     // advertises the worker_poll_complete_on_shutdown capability completes them empty;
     // one that does not (the dev server of Temporal CLI v1.5.1 used here) can hand a
     // task to a poll as it ends, and that task runs only after its start-to-close
     // timeout expires and Temporal retries it. Activities already running are not affected.
     if (this.state === 'stopped' || this.state === 'failed') return this.exited;
-    if (this.state !== 'draining') {
+    if (this.state === 'draining') {
+      // A generation retired by a swap still gets the cancellation when the worker stops.
+      if (mode === 'exit' && this.#shutdownMode !== 'exit') {
+        this.#shutdownMode = mode;
+        this.#send({ type: 'shutdown', mode });
+      }
+    } else {
       this.state = 'draining';
-      this.#log.info({ pid: this.pid }, 'generation draining');
-      this.#send({ type: 'shutdown' });
+      this.#shutdownMode = mode;
+      this.drainStartedAt = new Date();
+      this.#log.info({ pid: this.pid, mode }, 'generation draining');
+      this.#send({ type: 'shutdown', mode });
       this.#forceTimer = setTimeout(() => {
         this.#log.warn({ pid: this.pid }, 'generation did not drain in time, killing it');
         this.kill();
@@ -221,6 +247,7 @@ export class GenerationProcess {
 
   kill(): void {
     if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.killed = true;
       this.#child.kill('SIGKILL');
     }
   }

@@ -7,11 +7,12 @@ import {
 } from '@activity-deploy/deploy-api/client';
 import type { Logger } from 'pino';
 import { LoadError } from '../errors.js';
-import type { ActivityEntry, FailureInfo } from '../ipc.js';
+import type { ActivityEntry, FailureInfo, LocalPackage } from '../ipc.js';
 import type { WorkerOptions } from '../options.js';
 import { AppliedStateFile } from './applied-state.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { GenerationProcess } from './generation-process.js';
+import { PackageFolder } from './package-folder.js';
 import { PackageStore } from './package-store.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -25,11 +26,42 @@ export interface GenerationStatus {
   startedAt: string;
   /** Memory in the latest response to a health ping, in bytes. */
   memory: { rss: number; heapUsed: number } | null;
+  /** Time to import the set, in milliseconds. */
+  loadMs: number | null;
 }
 
 export interface FailureRecord extends FailureInfo {
   revision: number;
   at: string;
+}
+
+/** An activity of the serving generation, with the package it came from. */
+export interface ActivityStatus extends ActivityEntry {
+  integrity: string;
+  /** When the generation finished importing the set. */
+  loadedAt: string | null;
+}
+
+/** One attempt to put a generation in service, in /status `swaps`. */
+export interface SwapRecord {
+  revision: number;
+  /** `revision`: a new desired revision; `recycle`, `restart`: the same set in a fresh process. */
+  reason: 'revision' | 'recycle' | 'restart';
+  result: 'applied' | 'failed';
+  startedAt: string;
+  /** Durations in milliseconds; null for a step that did not run or has not ended. */
+  durations: {
+    total: number;
+    /** Fetching, verifying and installing the packages. */
+    fetchInstall: number | null;
+    /** From handing the set to a generation until its Worker runs. */
+    load: number | null;
+    /** From asking the previous generation to stop until it exited. */
+    drain: number | null;
+  };
+  generation: number | null;
+  /** Code of the failure, for result `failed`. */
+  code: string | null;
 }
 
 /** Body of the `/status` response. */
@@ -40,7 +72,7 @@ export interface WorkerStatus {
   desiredRevision: number | null;
   appliedRevision: number | null;
   packages: PinnedPackage[];
-  activities: ActivityEntry[];
+  activities: ActivityStatus[];
   generation: GenerationStatus | null;
   draining: GenerationStatus[];
   /** The generation waiting, SDK loaded and connected, for the next activity set. */
@@ -48,19 +80,27 @@ export interface WorkerStatus {
   lastError: FailureRecord | null;
   /** The most recent failures, newest first, including ones already recovered from. */
   errors: FailureRecord[];
+  /** The most recent swaps, newest first, with their durations. */
+  swaps: SwapRecord[];
   /** Generations replaced after they exited on their own or stopped responding to pings. */
   restarts: number;
   /** Generations replaced for memory or age by a fresh one with the same set. */
   recycles: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
+  /** The local package folder in `--watch` mode, else null. */
+  watchDir: string | null;
   versions: { node: string; temporalSdk: string };
 }
 
 /** Uptime after which a crashed generation no longer counts as crashing again and again. */
 const stableAfterMs = 60_000;
 
-/** How many failures /status keeps in `errors`. */
+/** How many failures /status keeps in `errors`, and swaps in `swaps`. */
 const maxRecentErrors = 20;
+const maxRecentSwaps = 20;
+
+/** Limit for fetching the serving generation's SDK metrics during a /metrics request. */
+const sdkMetricsTimeoutMs = 2000;
 
 const sdkVersion = (
   createRequire(import.meta.url)('@temporalio/worker/package.json') as { version: string }
@@ -78,6 +118,8 @@ export class Supervisor {
   readonly #client: DeployApiClient;
   readonly #store: PackageStore;
   readonly #appliedFile: AppliedStateFile;
+  /** Set in `--watch` mode, which replaces the deploy API and the registry. */
+  readonly #folder: PackageFolder | undefined;
   readonly #stopController = new AbortController();
   readonly metrics = new WorkerMetrics(() => this.#current);
 
@@ -94,6 +136,7 @@ export class Supervisor {
   #recycleReason: string | undefined;
   #lastError: FailureRecord | null = null;
   readonly #errors: FailureRecord[] = [];
+  readonly #swaps: SwapRecord[] = [];
   #failedAttempts = 0;
   #retryAt = 0;
   #wake: (() => void) | undefined;
@@ -121,10 +164,12 @@ export class Supervisor {
       },
     });
     this.#appliedFile = new AppliedStateFile(workerDir, options.taskQueue);
+    if (options.watchDir) this.#folder = new PackageFolder(options.watchDir, this.#log);
   }
 
   /** Restores the last applied revision from disk, then starts watching the deploy API. */
   async start(): Promise<void> {
+    if (this.#folder) return this.#startWatching(this.#folder);
     await this.#store.linkHostPackages();
     const restored = await this.#appliedFile.read();
     if (restored) {
@@ -135,20 +180,48 @@ export class Supervisor {
     this.#prepareSpare();
   }
 
-  /** Drains every generation within the grace period and stops watching. */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+  /**
+   * Stops watching and drains every generation, cancelling their running activities
+   * with WORKER_SHUTDOWN at once (ShutdownMode `exit`). Resolves with true when every
+   * generation exited on its own, false when one had to be killed after the grace and
+   * force periods.
+   */
+  async stop(): Promise<boolean> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return true;
     this.#setState('stopping');
     this.#stopController.abort();
     this.#wake?.();
+    // A swap in progress may put a new generation in #current or #draining while the
+    // loops end, so the generations are collected after they have.
     await Promise.allSettled(this.#loops);
     const generations = [...this.#draining, this.#current, this.#spare].filter(
       (generation): generation is GenerationProcess => generation !== undefined,
     );
-    await Promise.all(generations.map((generation) => generation.drain()));
+    await Promise.all(generations.map((generation) => generation.drain('exit')));
     this.#setState('stopped');
     // The last report tells the deploy API that this worker left on purpose.
     await this.#report();
+    await this.#folder?.close();
+    return generations.every((generation) => !generation.killed);
+  }
+
+  /**
+   * Returns the Prometheus text of the serving generation's SDK runtime metrics, or an
+   * empty string when there is none or it does not respond in time.
+   */
+  async sdkMetrics(): Promise<string> {
+    const port = this.#current?.metricsPort;
+    if (!port) return '';
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        signal: AbortSignal.timeout(sdkMetricsTimeoutMs),
+      });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      return await response.text();
+    } catch (error) {
+      this.#log.warn({ err: error, port }, 'fetching SDK metrics of the generation failed');
+      return '';
+    }
   }
 
   /** Kills every generation at once, for a second SIGTERM. */
@@ -170,20 +243,60 @@ export class Supervisor {
       desiredRevision: this.#desired?.revision ?? null,
       appliedRevision: this.#applied?.revision ?? null,
       packages: this.#applied?.packages ?? [],
-      activities: this.#current?.activities ?? [],
+      activities: this.#activityStatus(),
       generation: this.#current ? generationStatus(this.#current) : null,
       draining: [...this.#draining].map(generationStatus),
       spare: this.#spare ? generationStatus(this.#spare) : null,
       lastError: this.#lastError,
       errors: [...this.#errors],
+      swaps: this.#swaps.map((swap) => ({ ...swap, durations: { ...swap.durations } })),
       restarts: this.#restarts,
       recycles: this.#recycles,
       deployApi: {
         reachable: this.#reachable,
         lastContactAt: this.#lastContactAt?.toISOString() ?? null,
       },
+      watchDir: this.#folder?.folder ?? null,
       versions: { node: process.versions.node, temporalSdk: sdkVersion },
     };
+  }
+
+  #activityStatus(): ActivityStatus[] {
+    const current = this.#current;
+    if (!current) return [];
+    const packages = this.#applied?.packages ?? [];
+    return current.activities.map((entry) => ({
+      ...entry,
+      integrity: packages.find((pinned) => pinned.name === entry.package)?.integrity ?? '',
+      loadedAt: current.loadedAt?.toISOString() ?? null,
+    }));
+  }
+
+  /**
+   * Serves the package in a local folder: each change that alters its built output
+   * becomes the next local revision (1, 2, …), applied through the usual swap.
+   */
+  async #startWatching(folder: PackageFolder): Promise<void> {
+    let revision = 0;
+    const reload = async () => {
+      try {
+        const pinned = await folder.snapshot();
+        if (pinned.integrity === this.#desired?.packages[0]?.integrity) return;
+        revision += 1;
+        this.#log.info({ revision, folder: folder.folder }, 'package folder changed');
+        this.#desired = { taskQueue: this.#options.taskQueue, revision, packages: [pinned] };
+        this.#failedAttempts = 0;
+        this.#retryAt = 0;
+        this.#wake?.();
+      } catch (error) {
+        this.#log.error({ err: error, folder: folder.folder }, 'reading the package folder failed');
+      }
+    };
+    await reload();
+    if (!this.#desired) throw new Error(`--watch ${folder.folder}: no package to serve there`);
+    await folder.watch(() => void reload());
+    this.#loops = [this.#reconcile()];
+    this.#prepareSpare();
   }
 
   async #watch(): Promise<void> {
@@ -236,6 +349,7 @@ export class Supervisor {
 
   /** Sends one report; a failure is logged once until a report succeeds again. */
   async #report(): Promise<void> {
+    if (this.#folder) return;
     const status = this.status();
     const lastError = status.lastError
       ? {
@@ -273,7 +387,7 @@ export class Supervisor {
       }
       const waitMs = this.#retryAt - Date.now();
       if (waitMs > 0) {
-        await this.#sleepUntilWoken(waitMs);
+        await this.#sleepUntilWoken(Number.isFinite(waitMs) ? waitMs : undefined);
         continue;
       }
       try {
@@ -285,6 +399,14 @@ export class Supervisor {
         if (signal.aborted) break;
         this.metrics.swaps.inc({ result: 'failed' });
         this.#recordFailure(target.revision, error);
+        if (this.#folder) {
+          // Loading the same files again would fail the same way: wait for the next save.
+          this.#retryAt = Number.POSITIVE_INFINITY;
+          this.#log.warn(
+            { folder: this.#folder.folder, servingRevision: this.#current?.revision ?? null },
+            'the previous build keeps serving; fix the package and save to reload',
+          );
+        }
       }
     }
   }
@@ -332,16 +454,30 @@ export class Supervisor {
       return;
     }
 
-    const local = await Promise.all(enabled.map((pinned) => this.#store.get(pinned)));
-    const generation = this.#takeGeneration();
+    const swap = this.#recordSwap(target.revision, started);
+    let local: LocalPackage[];
+    let generation: GenerationProcess;
     try {
-      await generation.load(target.revision, local);
-    } finally {
-      this.#prepareSpare();
+      local = await Promise.all(enabled.map((pinned) => this.#localPackage(pinned)));
+      swap.durations.fetchInstall = Date.now() - started;
+      const loadStarted = Date.now();
+      generation = this.#takeGeneration();
+      swap.generation = generation.id;
+      try {
+        await generation.load(target.revision, local);
+      } finally {
+        swap.durations.load = Date.now() - loadStarted;
+        this.#prepareSpare();
+      }
+    } catch (error) {
+      swap.result = 'failed';
+      swap.code = error instanceof LoadError ? error.code : 'INTERNAL_ERROR';
+      swap.durations.total = Date.now() - started;
+      throw error;
     }
 
     if (this.#stopController.signal.aborted) {
-      await generation.drain();
+      await generation.drain('exit');
       return;
     }
     const previous = this.#current;
@@ -355,7 +491,8 @@ export class Supervisor {
       this.#recycleReason = undefined;
     }
     this.#watchForCrash(generation);
-    this.#retire(previous);
+    this.#retire(previous, swap);
+    swap.durations.total = Date.now() - started;
     await this.#markApplied(target);
     this.metrics.swaps.inc({ result: 'applied' });
     this.metrics.swapDuration.observe((Date.now() - started) / 1000);
@@ -368,6 +505,31 @@ export class Supervisor {
       },
       'revision applied',
     );
+  }
+
+  #localPackage(pinned: PinnedPackage): Promise<LocalPackage> {
+    if (this.#folder) return Promise.resolve(this.#folder.localPackage(pinned));
+    return this.#store.get(pinned);
+  }
+
+  /** Adds a swap to `swaps` as applied; #apply changes it if the swap fails. */
+  #recordSwap(revision: number, started: number): SwapRecord {
+    let reason: SwapRecord['reason'] = 'revision';
+    if (this.#applied?.revision === revision) {
+      reason = this.#recycleReason !== undefined ? 'recycle' : 'restart';
+    }
+    const swap: SwapRecord = {
+      revision,
+      reason,
+      result: 'applied',
+      startedAt: new Date(started).toISOString(),
+      durations: { total: 0, fetchInstall: null, load: null, drain: null },
+      generation: null,
+      code: null,
+    };
+    this.#swaps.unshift(swap);
+    this.#swaps.length = Math.min(this.#swaps.length, maxRecentSwaps);
+    return swap;
   }
 
   #newGeneration(): GenerationProcess {
@@ -415,14 +577,20 @@ export class Supervisor {
       this.#lastError = null;
     }
     this.#setState(this.#current ? 'serving' : 'idle');
+    // A folder in --watch mode is not a revision of the deploy API, so it is not kept.
+    if (this.#folder) return;
     await this.#appliedFile.write(target);
     void this.#report();
   }
 
-  #retire(generation: GenerationProcess | undefined): void {
+  /** Drains a replaced generation; its drain time goes to `swap` once it has exited. */
+  #retire(generation: GenerationProcess | undefined, swap?: SwapRecord): void {
     if (!generation) return;
     this.#draining.add(generation);
-    void generation.drain().then(() => this.#draining.delete(generation));
+    void generation.drain().then(() => {
+      this.#draining.delete(generation);
+      if (swap) swap.durations.drain = generation.drainMs;
+    });
   }
 
   #watchForCrash(generation: GenerationProcess): void {
@@ -508,6 +676,7 @@ function generationStatus(generation: GenerationProcess): GenerationStatus {
     state: generation.state,
     startedAt: generation.startedAt.toISOString(),
     memory: generation.memory,
+    loadMs: generation.loadMs,
   };
 }
 
