@@ -1,0 +1,52 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status (Linux only); 0 once it has exited. */
+export async function residentBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Process ids of every descendant of `pid`, read from /proc/<pid>/stat. */
+export async function descendants(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // The command name in brackets may contain spaces; the parent id follows the state.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const parent = Number(fields[1]);
+      parents.set(parent, [...(parents.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // The process exited while the table was read.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const children = parents.get(queue.shift() as number) ?? [];
+    found.push(...children);
+    queue.push(...children);
+  }
+  return found;
+}
+
+/** Resident memory of a process alone and of the process with all its descendants. */
+export async function treeResidentBytes(
+  pid: number,
+): Promise<{ own: number; total: number; processes: number }> {
+  const own = await residentBytes(pid);
+  const children = await descendants(pid);
+  let total = own;
+  for (const child of children) total += await residentBytes(child);
+  return { own, total, processes: children.length + 1 };
+}
+
+export function mebibytes(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
