@@ -17,7 +17,9 @@ const benchmarks = [
 function runBenchmark(name: string): Promise<number> {
   const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
   const child = spawn(process.execPath, [script], { stdio: 'inherit' });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
 }
 
 async function main(): Promise<void> {

@@ -18,7 +18,13 @@ import {
 } from './lib/activity-packages.js';
 import { startBenchStack, waitFor, type BenchStack } from './lib/bench-stack.js';
 import { mebibytes, treeResidentBytes } from './lib/process-memory.js';
-import { envInteger, loadAverage, markdownTable, recordHeader, writeSection } from './lib/report.js';
+import {
+  envInteger,
+  loadAverage,
+  markdownTable,
+  recordHeader,
+  writeSection,
+} from './lib/report.js';
 import { median } from './lib/stats.js';
 
 const swaps = envInteger('MEMORY_SWAPS', 500);
@@ -57,7 +63,7 @@ async function measure(pid: number): Promise<MemoryPoint> {
   };
 }
 
-/** Calls `lookup` through a workflow on `taskQueue` and returns the version that answered. */
+/** Calls `lookup` through a workflow on `taskQueue` and returns the version in its result. */
 async function lookupVersion(bench: BenchStack, taskQueue: string): Promise<string> {
   const result = (await bench.client.workflow.execute('callActivity', {
     taskQueue: bench.workflowQueue,
@@ -67,13 +73,16 @@ async function lookupVersion(bench: BenchStack, taskQueue: string): Promise<stri
   return result.version;
 }
 
-/** Waits until no generation drains and a spare is waiting, then for the spare to load the SDK. */
+/**
+ * Waits until no generation is draining and a spare exists, then 5 s more for the spare
+ * to load the SDK and connect, so that both measurements see it in the same state.
+ */
 async function settleHotSwapWorker(bench: BenchStack): Promise<void> {
   await waitFor('old generations to exit', async () => {
     const status = await bench.workerStatus();
     return status.draining.length === 0 && status.spare !== null ? true : undefined;
   });
-  await pause(3000);
+  await pause(5000);
 }
 
 async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<PhaseResult> {
@@ -85,8 +94,7 @@ async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<Phas
     const { revision } = await bench.deploy.pin(bench.taskQueue, packageName, version);
     await waitFor(`worker to apply revision ${revision}`, async () => {
       const status = await bench.workerStatus();
-      const running =
-        status.appliedRevision === revision && status.generation?.state === 'running';
+      const running = status.appliedRevision === revision && status.generation?.state === 'running';
       return running ? true : undefined;
     });
     if ((await lookupVersion(bench, bench.taskQueue)) !== version) wrongVersion += 1;
@@ -191,7 +199,11 @@ async function main(): Promise<void> {
     const versions = patchVersions(swaps + 1);
     console.error(`publishing ${versions.length} versions of ${packageName}`);
     await publishVersions(bench.stack, packageName, versions, source, 'module');
-    const { revision } = await bench.deploy.pin(bench.taskQueue, packageName, versions[0] as string);
+    const { revision } = await bench.deploy.pin(
+      bench.taskQueue,
+      packageName,
+      versions[0] as string,
+    );
     await waitFor(`worker to apply revision ${revision}`, async () =>
       (await bench.workerStatus()).appliedRevision === revision ? true : undefined,
     );

@@ -23,7 +23,7 @@ const dispatch =
     (current[name] as Activity)(...args);
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,

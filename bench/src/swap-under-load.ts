@@ -9,7 +9,13 @@
 import { type WorkerProcess } from '@activity-deploy/stack';
 import { patchVersions, publishVersions, shortActivitySource } from './lib/activity-packages.js';
 import { startBenchStack, waitFor, type BenchStack } from './lib/bench-stack.js';
-import { envInteger, loadAverage, markdownTable, recordHeader, writeSection } from './lib/report.js';
+import {
+  envInteger,
+  loadAverage,
+  markdownTable,
+  recordHeader,
+  writeSection,
+} from './lib/report.js';
 import { summarize } from './lib/stats.js';
 import { SteadyLoad, type LoadCounts } from './lib/steady-load.js';
 import {

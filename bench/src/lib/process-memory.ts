@@ -50,3 +50,25 @@ export async function treeResidentBytes(
 export function mebibytes(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1);
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on Linux for x86 and arm64. */
+const clockTicksPerSecond = 100;
+
+/** CPU time (user and system) that a process has used, in ms; 0 once it has exited. */
+export async function cpuMilliseconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the state.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of a process and its live descendants, in ms. */
+export async function treeCpuMilliseconds(pid: number): Promise<number> {
+  let total = await cpuMilliseconds(pid);
+  for (const child of await descendants(pid)) total += await cpuMilliseconds(child);
+  return total;
+}
