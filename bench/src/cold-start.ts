@@ -33,7 +33,7 @@ const coldSource =
 
 const packageNames = Array.from({ length: packageCount }, (_, index) => `@bench/cold-${index}`);
 
-/** Calls the activity of every package through workflows; throws if one answers wrongly. */
+/** Calls the activity of every package through workflows and throws on a wrong result. */
 async function checkServing(bench: BenchStack, taskQueue: string): Promise<void> {
   await Promise.all(
     packageNames.map(async (_, index) => {
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     );
     console.log(table);
     await writeSection(
-      `Start to serving ${packageCount} packages`,
+      'Worker start to serving its packages',
       [
         recordHeader(
           `COLD_START_SAMPLES=${samples} COLD_START_PACKAGES=${packageCount} npm run bench -- cold-start`,

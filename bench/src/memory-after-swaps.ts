@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     );
     console.log(table);
     await writeSection(
-      `Memory after ${swaps} swaps`,
+      'Memory after many swaps',
       [
         recordHeader(
           `MEMORY_SWAPS=${swaps} MEMORY_MODULE_KB=${moduleKilobytes} npm run bench -- memory-after-swaps`,

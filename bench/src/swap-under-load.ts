@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Counts failed, retried and lost activity executions while a worker swaps its code
-// under a steady load of short activities: hot swaps against the baseline of stopping
-// the worker process and starting a new one, both in the same run on real parts.
+// under a steady load of short activities. Hot swaps run against the baseline of
+// stopping the worker process and starting a new one, in the same run on real parts.
 //   npm run bench -- swap-under-load
 // Settings (defaults): LOAD_SWAPS (20), LOAD_IN_FLIGHT (8) workflows kept running,
 // LOAD_ACTIVITY_MS (50) per activity, LOAD_PAUSE_MS (1000) between swaps,
@@ -113,8 +113,8 @@ async function restartPhase(bench: BenchStack, versions: string[]): Promise<Phas
 }
 
 /**
- * For each retried call, the time from the nearest swap start to the call's start, in
- * ms; a call started just before a swap shows as a small negative number.
+ * Returns, for each retried call, the ms from the start of the nearest swap to the
+ * call's start. A call that started just before a swap gets a negative number.
  */
 function retryOffsets(result: PhaseResult): number[] {
   return result.counts.retryStartedAt.map((callStart) => {

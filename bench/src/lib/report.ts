@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -30,7 +31,10 @@ export function recordHeader(command: string, loadAtStart: string): string {
   );
 }
 
-/** Replaces the section with this title in docs/benchmarks.md, keeping the others. */
+/**
+ * Replaces the section with this title in docs/benchmarks.md, keeping the others, and
+ * formats the page with the repository's Prettier settings so that `npm run lint` passes.
+ */
 export async function writeSection(title: string, body: string): Promise<void> {
   const file = path.join(repoRoot, 'docs', 'benchmarks.md');
   await mkdir(path.dirname(file), { recursive: true });
@@ -44,7 +48,8 @@ export async function writeSection(title: string, body: string): Promise<void> {
     const next = text.indexOf('\n## ', start + heading.length);
     text = text.slice(0, start) + section + (next === -1 ? '' : text.slice(next + 1));
   }
-  await writeFile(file, text);
+  const options = (await resolveConfig(file)) ?? {};
+  await writeFile(file, await format(text, { ...options, parser: 'markdown' }));
   console.error(`wrote ${file}`);
 }
 
