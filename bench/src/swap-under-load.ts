@@ -21,6 +21,7 @@ import { SteadyLoad, type LoadCounts } from './lib/steady-load.js';
 import {
   addOutcomes,
   readExecutionOutcomes,
+  subtractOutcomes,
   type ExecutionOutcomes,
 } from './lib/worker-metrics.js';
 
@@ -38,8 +39,8 @@ interface PhaseResult {
   counts: LoadCounts;
   outcomes: ExecutionOutcomes;
   durationMs: number;
-  /** When each swap began (the pin, or the stop of the old worker), from performance.now(). */
-  swapStartedAt: number[];
+  /** Time under load before the drain began, in ms. */
+  loadMs: number;
 }
 
 /** Pins `version` and returns the revision it created. */
@@ -70,36 +71,42 @@ function startLoad(bench: BenchStack): SteadyLoad {
 
 async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<PhaseResult> {
   const started = performance.now();
-  const swapStartedAt: number[] = [];
+  const before = await readExecutionOutcomes(bench.worker.url);
   const load = startLoad(bench);
   await pause(pauseMs);
   for (const version of versions) {
-    swapStartedAt.push(performance.now());
     await untilApplied(bench, await pin(bench, version));
     await pause(pauseMs);
   }
+  const loadMs = performance.now() - started;
   const counts = await load.stop(drainMs);
-  const outcomes = await readExecutionOutcomes(bench.worker.url);
-  return { counts, outcomes, durationMs: performance.now() - started, swapStartedAt };
+  const outcomes = subtractOutcomes(await readExecutionOutcomes(bench.worker.url), before);
+  return { counts, outcomes, durationMs: performance.now() - started, loadMs };
+}
+
+/** The same load for `durationMs` with no swap, to show what the load alone costs. */
+async function controlPhase(bench: BenchStack, durationMs: number): Promise<PhaseResult> {
+  const started = performance.now();
+  const before = await readExecutionOutcomes(bench.worker.url);
+  const load = startLoad(bench);
+  await pause(durationMs);
+  const loadMs = performance.now() - started;
+  const counts = await load.stop(drainMs);
+  const outcomes = subtractOutcomes(await readExecutionOutcomes(bench.worker.url), before);
+  return { counts, outcomes, durationMs: performance.now() - started, loadMs };
 }
 
 async function restartPhase(bench: BenchStack, versions: string[]): Promise<PhaseResult> {
   const started = performance.now();
   // Executions of the earlier phase are on this worker's counters already.
   const before = await readExecutionOutcomes(bench.worker.url);
-  let outcomes: ExecutionOutcomes = {
-    completed: -before.completed,
-    failed: -before.failed,
-    cancelled: -before.cancelled,
-  };
-  const swapStartedAt: number[] = [];
+  let outcomes = subtractOutcomes({ completed: 0, failed: 0, cancelled: 0 }, before);
   const load = startLoad(bench);
   await pause(pauseMs);
   let worker: WorkerProcess = bench.worker;
   for (const version of versions) {
     // The counters live in the worker process, so they are read just before it stops.
     outcomes = addOutcomes(outcomes, await readExecutionOutcomes(worker.url));
-    swapStartedAt.push(performance.now());
     await worker.stop();
     const revision = await pin(bench, version);
     worker = await bench.startWorker();
@@ -107,23 +114,13 @@ async function restartPhase(bench: BenchStack, versions: string[]): Promise<Phas
     await untilApplied(bench, revision);
     await pause(pauseMs);
   }
+  const loadMs = performance.now() - started;
   const counts = await load.stop(drainMs);
   outcomes = addOutcomes(outcomes, await readExecutionOutcomes(worker.url));
-  return { counts, outcomes, durationMs: performance.now() - started, swapStartedAt };
+  return { counts, outcomes, durationMs: performance.now() - started, loadMs };
 }
 
-/**
- * Returns, for each retried call, the ms from the start of the nearest swap to the
- * call's start. A call that started just before a swap gets a negative number.
- */
-function retryOffsets(result: PhaseResult): number[] {
-  return result.counts.retryStartedAt.map((callStart) => {
-    const offsets = result.swapStartedAt.map((swapStart) => callStart - swapStart);
-    return offsets.reduce((best, offset) => (Math.abs(offset) < Math.abs(best) ? offset : best));
-  });
-}
-
-function resultRow(name: string, result: PhaseResult): Array<string | number> {
+function resultRow(name: string, swapCount: number, result: PhaseResult): Array<string | number> {
   const { counts, outcomes } = result;
   const latency = summarize(counts.latenciesMs);
   const retried =
@@ -132,7 +129,7 @@ function resultRow(name: string, result: PhaseResult): Array<string | number> {
       : `${counts.completedAfterRetry} (attempts ${counts.retryAttempts.join(', ')})`;
   return [
     name,
-    swaps,
+    swapCount,
     counts.started,
     counts.completed,
     retried,
@@ -157,6 +154,8 @@ async function main(): Promise<void> {
 
     console.error(`hot swap: ${swaps} swaps under load`);
     const hot = await hotSwapPhase(bench, versions.slice(1, swaps + 1));
+    console.error('control: the same load without swaps');
+    const control = await controlPhase(bench, hot.loadMs);
     console.error(`restart baseline: ${swaps} restarts under load`);
     const restart = await restartPhase(bench, versions.slice(swaps + 1));
 
@@ -176,19 +175,18 @@ async function main(): Promise<void> {
         'phase s',
       ],
       [
-        resultRow('hot swap', hot),
-        resultRow('baseline: stop the worker, pin, start a new worker', restart),
+        resultRow('hot swap', swaps, hot),
+        resultRow('control: no swap', 0, control),
+        resultRow('baseline: stop the worker, pin, start a new worker', swaps, restart),
       ],
     );
     console.log(table);
-    const offsets = (result: PhaseResult) =>
-      retryOffsets(result)
-        .map((offset) => offset.toFixed(0))
-        .join(', ') || 'none';
-    const retryTiming =
-      `Retried calls started this many ms after the start of the nearest swap: hot swap ` +
-      `${offsets(hot)}; baseline ${offsets(restart)}.`;
-    console.log(retryTiming);
+    const seconds = (result: PhaseResult) =>
+      result.counts.retryLatenciesMs.map((ms) => (ms / 1000).toFixed(1)).join(', ') || 'none';
+    const retryLatencies =
+      `Latencies of the retried calls, in s: hot swap ${seconds(hot)}; control ` +
+      `${seconds(control)}; baseline ${seconds(restart)}.`;
+    console.log(retryLatencies);
     await writeSection(
       'Activity executions across swaps under load',
       [
@@ -202,18 +200,21 @@ async function main(): Promise<void> {
         `(it waits ${activityMs} ms and returns its version and attempt number) with a`,
         `${startToCloseTimeoutMs / 1000} s start-to-close timeout and unlimited retries, and the`,
         'client starts the next workflow as soon as one ends. Meanwhile each path makes',
-        `${swaps} swaps, ${pauseMs} ms apart, each to a new version. "Completed after a retry" is`,
-        'a call whose result came from attempt 2 or later, so an earlier attempt failed or timed',
-        'out; its latency includes the timeout. "Not completed" is a call still running',
-        `${drainMs / 1000} s after the last swap. The worker-side count is read from`,
-        '`activity_executions_total` on each worker before it stops; it counts every attempt that',
-        'ran to an end on a worker. When it equals the sum of both "completed" columns, the first',
-        'attempt of each retried call never ran on any worker. Latencies are per call, from the',
-        'workflow start to its result.',
+        `${swaps} swaps, ${pauseMs} ms apart, each to a new version. The control runs the same`,
+        'load on the hot-swap worker for as long as the hot-swap phase, without a swap.',
+        '"Completed after a retry" is a call whose result came from attempt 2 or later, so an',
+        'earlier attempt failed or timed out, and its latency includes the timeout. "Not',
+        `completed" is a call still running ${drainMs / 1000} s after the load stopped.`,
+        'The worker-side counts come from `activity_executions_total`, which counts every',
+        'attempt that ran to an end on a worker. When the completed count equals the sum of',
+        'both "completed" columns, the first attempt of each retried call never ran on any',
+        'worker. The baseline reads each worker just before it stops, so executions that end',
+        'during its drain are missing and its counts are a lower bound. Latencies are per call,',
+        'from the workflow start to its result.',
         '',
         table,
         '',
-        retryTiming,
+        retryLatencies,
       ].join('\n'),
     );
   } finally {

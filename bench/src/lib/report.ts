@@ -13,7 +13,7 @@ export function describeMachine(): string {
   return `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${memory} GiB, Node.js ${process.versions.node}`;
 }
 
-/** The 1-minute load average, which shows whether other work shared the machine. */
+/** Returns the 1-minute load average, which shows whether other work shared the machine. */
 export function loadAverage(): string {
   return (os.loadavg()[0] ?? Number.NaN).toFixed(2);
 }
@@ -53,7 +53,7 @@ export async function writeSection(title: string, body: string): Promise<void> {
   console.error(`wrote ${file}`);
 }
 
-/** Reads a positive integer from the environment, or returns `fallback` when it is unset. */
+/** Reads an integer of at least `minimum` from the environment, or `fallback` when it is unset. */
 export function envInteger(name: string, fallback: number, minimum = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;

@@ -21,8 +21,8 @@ export interface LoadCounts {
   latenciesMs: number[];
   /** Attempt numbers above 1, one entry per retried call. */
   retryAttempts: number[];
-  /** Start times of the retried calls, from performance.now(). */
-  retryStartedAt: number[];
+  /** Latencies of the retried calls, in ms. */
+  retryLatenciesMs: number[];
 }
 
 /**
@@ -38,7 +38,7 @@ export class SteadyLoad {
     notCompleted: 0,
     latenciesMs: [],
     retryAttempts: [],
-    retryStartedAt: [],
+    retryLatenciesMs: [],
   };
   readonly #client: Client;
   readonly #options: {
@@ -125,7 +125,7 @@ export class SteadyLoad {
       if (result.attempt > 1) {
         this.counts.completedAfterRetry += 1;
         this.counts.retryAttempts.push(result.attempt);
-        this.counts.retryStartedAt.push(started);
+        this.counts.retryLatenciesMs.push(performance.now() - started);
       } else {
         this.counts.completed += 1;
       }

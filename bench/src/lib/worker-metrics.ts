@@ -29,3 +29,11 @@ export function addOutcomes(a: ExecutionOutcomes, b: ExecutionOutcomes): Executi
     cancelled: a.cancelled + b.cancelled,
   };
 }
+
+export function subtractOutcomes(a: ExecutionOutcomes, b: ExecutionOutcomes): ExecutionOutcomes {
+  return {
+    completed: a.completed - b.completed,
+    failed: a.failed - b.failed,
+    cancelled: a.cancelled - b.cancelled,
+  };
+}
