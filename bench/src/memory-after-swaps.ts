@@ -41,9 +41,29 @@ interface MemoryPoint {
   processes: number;
 }
 
+/** What the supervisor's /metrics shows about its own memory. */
+interface SupervisorDetail {
+  heapUsed: number;
+  /** Size of the /metrics response, which grows with every label set. */
+  metricsBytes: number;
+  /** Samples that carry a `version` label, one set per version that ran an activity. */
+  versionSamples: number;
+}
+
+async function readSupervisorDetail(bench: BenchStack): Promise<SupervisorDetail> {
+  const text = await (await fetch(new URL('metrics', bench.worker.url))).text();
+  const heapLine = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return {
+    heapUsed: Number(heapLine?.[1] ?? Number.NaN),
+    metricsBytes: Buffer.byteLength(text),
+    versionSamples: text.split('\n').filter((line) => line.includes('version="')).length,
+  };
+}
+
 interface PhaseResult {
   first: MemoryPoint;
   last: MemoryPoint;
+  supervisor?: { first: SupervisorDetail; last: SupervisorDetail };
   /** Calls whose result came from a version other than the one just swapped in. */
   wrongVersion: number;
   durationMs: number;
@@ -90,6 +110,7 @@ async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<Phas
   const pid = bench.worker.child.pid as number;
   let wrongVersion = 0;
   let first: MemoryPoint | undefined;
+  let firstDetail: SupervisorDetail | undefined;
   for (const [index, version] of versions.entries()) {
     const { revision } = await bench.deploy.pin(bench.taskQueue, packageName, version);
     await waitFor(`worker to apply revision ${revision}`, async () => {
@@ -101,14 +122,17 @@ async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<Phas
     if (index === 0) {
       await settleHotSwapWorker(bench);
       first = await measure(pid);
+      firstDetail = await readSupervisorDetail(bench);
     }
     if ((index + 1) % 50 === 0) console.error(`hot swap ${index + 1}/${versions.length}`);
   }
   await settleHotSwapWorker(bench);
   const last = await measure(pid);
+  const lastDetail = await readSupervisorDetail(bench);
   return {
     first: first as MemoryPoint,
     last,
+    supervisor: { first: firstDetail as SupervisorDetail, last: lastDetail },
     wrongVersion,
     durationMs: performance.now() - started,
   };
@@ -172,6 +196,10 @@ async function reloadPhase(
   }
 }
 
+function kibibytes(bytes: number): string {
+  return (bytes / 1024).toFixed(0);
+}
+
 function resultRow(name: string, result: PhaseResult): Array<string | number> {
   const { first, last } = result;
   const totalChange = ((last.total - first.total) / first.total) * 100;
@@ -232,7 +260,20 @@ async function main(): Promise<void> {
         resultRow('baseline: re-import with ?v=N in one process', reload),
       ],
     );
-    console.log(table);
+    const detail = hot.supervisor as { first: SupervisorDetail; last: SupervisorDetail };
+    const detailTable = markdownTable(
+      ['supervisor', 'after swap 1', `after swap ${swaps}`],
+      [
+        ['V8 heap used MiB', mebibytes(detail.first.heapUsed), mebibytes(detail.last.heapUsed)],
+        ['/metrics KiB', kibibytes(detail.first.metricsBytes), kibibytes(detail.last.metricsBytes)],
+        [
+          '/metrics samples with a version label',
+          detail.first.versionSamples,
+          detail.last.versionSamples,
+        ],
+      ],
+    );
+    console.log(`${table}\n\n${detailTable}`);
     await writeSection(
       'Memory after many swaps',
       [
@@ -243,8 +284,9 @@ async function main(): Promise<void> {
         '',
         `Each of the ${swaps} versions of \`${packageName}\` is an ES module of about`,
         `${moduleKilobytes} KiB (a table of strings and a \`lookup\` activity), like a bundled`,
-        'activity package. After each swap, one workflow calls `lookup` and checks the version',
-        'that answered. The hot-swap worker runs with its defaults, so "total" counts the',
+        'activity package. After each swap, one workflow calls `lookup`. "Wrong version" counts',
+        'the calls whose result came from another version than the one /status showed as',
+        'applied. The hot-swap worker runs with its defaults, so "total" counts the',
         'supervisor, the serving generation and the spare. The baseline is one process with one',
         'Temporal Worker whose `lookup` calls the latest module, which it imports with',
         '`import(url + "?v=N")` after the file changed. Memory is the resident set size from',
@@ -253,6 +295,10 @@ async function main(): Promise<void> {
         'Targets: supervisor growth of 5 MiB or less, total within 10 % of its value after swap 1.',
         '',
         table,
+        '',
+        "The supervisor's V8 heap and the size of its /metrics response, at the same points:",
+        '',
+        detailTable,
       ].join('\n'),
     );
   } finally {
