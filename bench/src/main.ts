@@ -12,6 +12,7 @@ const benchmarks = [
   'memory-after-swaps',
   'throughput',
   'cold-start',
+  'long-poll-watchers',
 ] as const;
 
 function runBenchmark(name: string): Promise<number> {
