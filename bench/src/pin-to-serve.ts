@@ -6,7 +6,7 @@
 //   SWAPS=50 npm run bench -- pin-to-serve       more samples
 //   PAUSE_MS=0 npm run bench -- pin-to-serve     back-to-back swaps
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -61,6 +61,7 @@ async function publishVersions(stack: RunningStack, count: number): Promise<stri
     await run('npm', ['publish'], { cwd: dir });
     versions.push(version);
   }
+  await rm(dir, { recursive: true, force: true });
   return versions;
 }
 
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
   await stack.deployApi.close();
   await stack.registry.close();
   await temporal?.stop();
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {
