@@ -22,7 +22,7 @@ import { DeployApiClient } from '@activity-deploy/deploy-api/client';
 import { resolveRegistryOptions, startRegistry } from '@activity-deploy/registry';
 import { freePort } from '@activity-deploy/stack';
 import autocannon from 'autocannon';
-import { writeSection } from './report.js';
+import { writeSection } from './lib/report.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

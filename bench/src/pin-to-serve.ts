@@ -2,11 +2,11 @@
 // Measures the time from a pin to the first activity call served by the new version:
 // the hot swap against the baseline of stopping the worker process and starting a new
 // one, both in the same run on the same machine, on real parts on loopback.
-//   npm run bench                  20 swaps of each kind, 2 s apart
-//   SWAPS=50 npm run bench         more samples
-//   PAUSE_MS=0 npm run bench       back-to-back swaps
+//   npm run bench -- pin-to-serve                20 swaps of each kind, 2 s apart
+//   SWAPS=50 npm run bench -- pin-to-serve       more samples
+//   PAUSE_MS=0 npm run bench -- pin-to-serve     back-to-back swaps
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,7 +23,8 @@ import {
 } from '@activity-deploy/stack';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { writeSection } from './report.js';
+import { loadAverage, recordHeader, writeSection } from './lib/report.js';
+import { summarize } from './lib/stats.js';
 
 const run = promisify(execFile);
 const swaps = Number(process.env.SWAPS ?? 20);
@@ -32,19 +33,10 @@ const pauseMs = Number(process.env.PAUSE_MS ?? 2000);
 const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
 const packageName = '@bench/echo';
 
-function percentile(sorted: number[], fraction: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? Number.NaN;
-}
-
-function summarize(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
+function summarizeSwaps(samples: number[]) {
   return {
-    median: percentile(sorted, 0.5),
-    p95: percentile(sorted, 0.95),
-    min: sorted[0] ?? Number.NaN,
-    max: sorted.at(-1) ?? Number.NaN,
-    overTenSeconds: sorted.filter((sample) => sample > 10_000).length,
+    ...summarize(samples),
+    overTenSeconds: samples.filter((sample) => sample > 10_000).length,
   };
 }
 
@@ -69,10 +61,12 @@ async function publishVersions(stack: RunningStack, count: number): Promise<stri
     await run('npm', ['publish'], { cwd: dir });
     versions.push(version);
   }
+  await rm(dir, { recursive: true, force: true });
   return versions;
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const temporal = process.env.TEMPORAL_ADDRESS
     ? null
@@ -167,9 +161,9 @@ async function main(): Promise<void> {
   }
   await worker.stop();
 
-  const hot = summarize(hotSwap);
-  const base = summarize(restart);
-  const row = (name: string, s: ReturnType<typeof summarize>) =>
+  const hot = summarizeSwaps(hotSwap);
+  const base = summarizeSwaps(restart);
+  const row = (name: string, s: ReturnType<typeof summarizeSwaps>) =>
     `| ${name} | ${swaps} | ${s.median.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ` +
     `${s.max.toFixed(0)} | ${s.overTenSeconds} |`;
   const table = [
@@ -180,12 +174,10 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(table);
 
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.versions.node}`;
   await writeSection(
     'Pin to first call served by the new version',
     [
-      `Command: \`SWAPS=${swaps} PAUSE_MS=${pauseMs} npm run bench\`. Machine: ${machine}. ` +
-        `Date: ${new Date().toISOString().slice(0, 10)}.`,
+      recordHeader(`SWAPS=${swaps} PAUSE_MS=${pauseMs} npm run bench -- pin-to-serve`, loadAtStart),
       '',
       'Each sample starts at the pin request and ends when a workflow on the same Temporal dev',
       'server first gets the new version from the `echo` activity. The worker fetches the new',
@@ -207,6 +199,7 @@ async function main(): Promise<void> {
   await stack.deployApi.close();
   await stack.registry.close();
   await temporal?.stop();
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {
