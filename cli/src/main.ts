@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// deployctl: the command-line client of the deploy API. See `deployctl --help`.
+import { runDeployctl } from './run.js';
+
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort());
+process.once('SIGTERM', () => interrupt.abort());
+
+const code = await runDeployctl(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+  interactive: process.stdout.isTTY === true,
+  signal: interrupt.signal,
+});
+process.exitCode = code;
