@@ -13,4 +13,7 @@ const code = await runDeployctl(process.argv.slice(2), {
   interactive: process.stdout.isTTY === true,
   signal: interrupt.signal,
 });
-process.exitCode = code;
+// Exit once stdout is flushed instead of waiting for the event loop to drain: after a
+// 304 response, Node 20's fetch can keep its connection referenced until the server's
+// keep-alive timeout (72 s on the deploy API), which would hold the process that long.
+process.stdout.write('', () => process.exit(code));
