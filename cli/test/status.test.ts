@@ -20,7 +20,7 @@ function report(appliedRevision: number | null, desiredRevision: number): Worker
     state: 'running',
     appliedRevision,
     desiredRevision,
-    versions: { node: process.version, temporalSdk: '1.24.0' },
+    versions: { node: process.versions.node, temporalSdk: '1.24.0' },
     lastError: null,
   };
 }
@@ -70,7 +70,7 @@ describe('deployctl status', () => {
     const result = await deployctl(['status', queue], plane.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /workers: 1 of 2 converged on revision 1/);
-    assert.match(result.stdout, /^worker-a\s+running\s+1\s+1\s+v\d+\.\d+\.\d+\s+1\.24\.0\s/m);
+    assert.match(result.stdout, /^worker-a\s+running\s+1\s+1\s+\d+\.\d+\.\d+\s+1\.24\.0\s/m);
     assert.match(result.stdout, /^worker-b\s+running\s+0\s+1\s/m);
   });
 
