@@ -35,7 +35,7 @@ describe('deployctl writes', () => {
   test('pin prints the revision and the change', async () => {
     const result = await deployctl(['pin', queue, pkg, '1.0.0', '--reason', 'launch'], plane.env);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /pin @acme\/payments@1\.0\.0: revision 1 of task queue orders/);
+    assert.match(result.stdout, /pinned @acme\/payments@1\.0\.0: revision 1 of task queue orders/);
     assert.match(result.stdout, /\+ @acme\/payments@1\.0\.0/);
     const state = await plane.client.getState(queue);
     assert.equal(state.notModified ? -1 : state.state.revision, 1);
@@ -67,6 +67,16 @@ describe('deployctl writes', () => {
     assert.equal(revisions.length, 2);
   });
 
+  test('pin --dry-run says nothing was stored', async () => {
+    const result = await deployctl(['pin', queue, pkg, '1.0.0', '--dry-run'], plane.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^dry run, nothing stored: would pin @acme\/payments@1\.0\.0 as revision 3 of task queue orders$/m,
+    );
+    assert.match(result.stdout, /~ @acme\/payments 1\.1\.0 -> 1\.0\.0/);
+  });
+
   test('stale --if-match exits 4 and stores nothing', async () => {
     const result = await deployctl(['pin', queue, pkg, '1.0.0', '--if-match', '1'], plane.env);
     assert.equal(result.code, 4);
@@ -78,7 +88,7 @@ describe('deployctl writes', () => {
   test('current --if-match lets the write through', async () => {
     const result = await deployctl(['unpin', queue, pkg, '--if-match', '"r2"'], plane.env);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /unpin @acme\/payments: revision 3/);
+    assert.match(result.stdout, /unpinned @acme\/payments: revision 3/);
     assert.match(result.stdout, /- @acme\/payments@1\.1\.0/);
   });
 
@@ -91,7 +101,10 @@ describe('deployctl writes', () => {
   test('rollback restores the previous package set', async () => {
     const result = await deployctl(['rollback', queue, '--reason', 'undo unpin'], plane.env);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /revision 4 of task queue orders/);
+    assert.match(
+      result.stdout,
+      /rolled back to the packages of the previous revision: revision 4 of task queue orders/,
+    );
     assert.match(result.stdout, /\+ @acme\/payments@1\.1\.0/);
   });
 

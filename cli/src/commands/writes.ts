@@ -34,17 +34,28 @@ function guard(context: CommandContext, command: string) {
   };
 }
 
+/** Wording of a write's result: `done` after a stored write, `plan` for a dry run. */
+interface WriteWording {
+  done: string;
+  plan: string;
+  unchanged: string;
+}
+
 /** Prints a write's result: what changed, or that nothing did. */
-function report(context: CommandContext, result: WriteResult, done: string, same: string): number {
+function report(context: CommandContext, result: WriteResult, wording: WriteWording): number {
   if (context.json) {
     printJson(context, result);
     return ExitCode.ok;
   }
   if (!result.changed) {
-    context.out(`${same}; task queue ${result.taskQueue} stays at revision ${result.revision}`);
+    context.out(
+      `${wording.unchanged}; task queue ${result.taskQueue} stays at revision ${result.revision}`,
+    );
     return ExitCode.ok;
   }
-  const prefix = result.dryRun ? `dry run, nothing stored: would ${done} as` : `${done}:`;
+  const prefix = result.dryRun
+    ? `dry run, nothing stored: would ${wording.plan} as`
+    : `${wording.done}:`;
   context.out(`${prefix} revision ${result.revision} of task queue ${result.taskQueue}`);
   for (const line of diffLines(result.diff)) context.out(line);
   context.out('packages now:');
@@ -71,7 +82,11 @@ export const pinCommand: CommandSpec = {
     );
     const pinned = result.packages.find((entry) => entry.name === name);
     const label = `${name}@${pinned?.version ?? spec}`;
-    return report(context, result, `pin ${label}`, `${label} is already pinned`);
+    return report(context, result, {
+      done: `pinned ${label}`,
+      plan: `pin ${label}`,
+      unchanged: `${label} is already pinned`,
+    });
   },
 };
 
@@ -89,7 +104,11 @@ export const unpinCommand: CommandSpec = {
       stringOption(context.values, 'reason'),
       guard(context, 'unpin'),
     );
-    return report(context, result, `unpin ${name}`, `${name} is not pinned`);
+    return report(context, result, {
+      done: `unpinned ${name}`,
+      plan: `unpin ${name}`,
+      unchanged: `${name} is not pinned`,
+    });
   },
 };
 
@@ -124,11 +143,10 @@ export const rollbackCommand: CommandSpec = {
       guard(context, 'rollback'),
     );
     const target = revision === undefined ? 'the previous revision' : `revision ${revision}`;
-    return report(
-      context,
-      result,
-      `roll back to the packages of ${target}`,
-      `the packages of ${target} are already the current ones`,
-    );
+    return report(context, result, {
+      done: `rolled back to the packages of ${target}`,
+      plan: `roll back to the packages of ${target}`,
+      unchanged: `the packages of ${target} are already the current ones`,
+    });
   },
 };
