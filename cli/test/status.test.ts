@@ -12,7 +12,7 @@ import { startControlPlane, type ControlPlane } from './helpers/control-plane.js
 import { deployctl } from './helpers/run-deployctl.js';
 
 const queue = 'payments';
-const pkg = '@acme/ledger';
+const packageName = '@acme/ledger';
 const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 function report(appliedRevision: number | null, desiredRevision: number): WorkerReport {
@@ -30,9 +30,9 @@ describe('deployctl status', () => {
 
   before(async () => {
     plane = await startControlPlane();
-    await plane.publish(pkg, '1.0.0');
-    await plane.publish(pkg, '2.0.0');
-    await plane.client.pin(queue, pkg, '1.0.0', 'launch');
+    await plane.publish(packageName, '1.0.0');
+    await plane.publish(packageName, '2.0.0');
+    await plane.client.pin(queue, packageName, '1.0.0', 'launch');
   });
 
   after(async () => {
@@ -118,7 +118,7 @@ describe('deployctl status', () => {
     });
     const exited = once(child, 'exit');
     await sawRevision(1);
-    await plane.client.pin(queue, pkg, '2.0.0', 'next');
+    await plane.client.pin(queue, packageName, '2.0.0', 'next');
     await sawRevision(2);
     child.kill('SIGINT');
     const [code] = (await exited) as [number | null];

@@ -7,7 +7,7 @@ import { startControlPlane, type ControlPlane } from './helpers/control-plane.js
 import { deployctl } from './helpers/run-deployctl.js';
 
 const queue = 'orders';
-const pkg = '@acme/payments';
+const packageName = '@acme/payments';
 
 /** Returns a loopback port that nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -24,8 +24,8 @@ describe('deployctl writes', () => {
 
   before(async () => {
     plane = await startControlPlane();
-    await plane.publish(pkg, '1.0.0');
-    await plane.publish(pkg, '1.1.0');
+    await plane.publish(packageName, '1.0.0');
+    await plane.publish(packageName, '1.1.0');
   });
 
   after(async () => {
@@ -33,7 +33,10 @@ describe('deployctl writes', () => {
   });
 
   test('pin prints the revision and the change', async () => {
-    const result = await deployctl(['pin', queue, pkg, '1.0.0', '--reason', 'launch'], plane.env);
+    const result = await deployctl(
+      ['pin', queue, packageName, '1.0.0', '--reason', 'launch'],
+      plane.env,
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /pinned @acme\/payments@1\.0\.0: revision 1 of task queue orders/);
     assert.match(result.stdout, /\+ @acme\/payments@1\.0\.0/);
@@ -42,23 +45,26 @@ describe('deployctl writes', () => {
   });
 
   test('pin of a range with --json', async () => {
-    const result = await deployctl(['pin', queue, pkg, '^1.0.0', '--json'], plane.env);
+    const result = await deployctl(['pin', queue, packageName, '^1.0.0', '--json'], plane.env);
     assert.equal(result.code, 0, result.stderr);
     const body = JSON.parse(result.stdout);
     assert.equal(body.revision, 2);
     assert.equal(body.changed, true);
     assert.equal(body.packages[0].version, '1.1.0');
-    assert.deepEqual(body.diff.changed, [{ name: pkg, from: '1.0.0', to: '1.1.0' }]);
+    assert.deepEqual(body.diff.changed, [{ name: packageName, from: '1.0.0', to: '1.1.0' }]);
   });
 
   test('pin of the pinned version changes nothing', async () => {
-    const result = await deployctl(['pin', queue, pkg, '1.1.0'], plane.env);
+    const result = await deployctl(['pin', queue, packageName, '1.1.0'], plane.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /already pinned; task queue orders stays at revision 2/);
   });
 
   test('pin --dry-run stores nothing', async () => {
-    const result = await deployctl(['pin', queue, pkg, '1.0.0', '--dry-run', '--json'], plane.env);
+    const result = await deployctl(
+      ['pin', queue, packageName, '1.0.0', '--dry-run', '--json'],
+      plane.env,
+    );
     assert.equal(result.code, 0, result.stderr);
     const body = JSON.parse(result.stdout);
     assert.equal(body.dryRun, true);
@@ -68,7 +74,7 @@ describe('deployctl writes', () => {
   });
 
   test('pin --dry-run says nothing was stored', async () => {
-    const result = await deployctl(['pin', queue, pkg, '1.0.0', '--dry-run'], plane.env);
+    const result = await deployctl(['pin', queue, packageName, '1.0.0', '--dry-run'], plane.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
@@ -78,7 +84,10 @@ describe('deployctl writes', () => {
   });
 
   test('stale --if-match exits 4 and stores nothing', async () => {
-    const result = await deployctl(['pin', queue, pkg, '1.0.0', '--if-match', '1'], plane.env);
+    const result = await deployctl(
+      ['pin', queue, packageName, '1.0.0', '--if-match', '1'],
+      plane.env,
+    );
     assert.equal(result.code, 4);
     assert.match(result.stderr, /PRECONDITION_FAILED \(HTTP 412\)/);
     const { revisions } = await plane.client.revisions(queue);
@@ -86,14 +95,14 @@ describe('deployctl writes', () => {
   });
 
   test('current --if-match lets the write through', async () => {
-    const result = await deployctl(['unpin', queue, pkg, '--if-match', '"r2"'], plane.env);
+    const result = await deployctl(['unpin', queue, packageName, '--if-match', '"r2"'], plane.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /unpinned @acme\/payments: revision 3/);
     assert.match(result.stdout, /- @acme\/payments@1\.1\.0/);
   });
 
   test('unpin of a package not pinned exits 1 with the code', async () => {
-    const result = await deployctl(['unpin', queue, pkg], plane.env);
+    const result = await deployctl(['unpin', queue, packageName], plane.env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /PACKAGE_NOT_PINNED \(HTTP 404\)/);
   });
@@ -140,7 +149,7 @@ describe('deployctl writes', () => {
   });
 
   test('invalid task queue exits 1 (400)', async () => {
-    const result = await deployctl(['pin', 'bad queue', pkg, '1.0.0'], plane.env);
+    const result = await deployctl(['pin', 'bad queue', packageName, '1.0.0'], plane.env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /INVALID_TASK_QUEUE \(HTTP 400\)/);
   });
@@ -148,7 +157,7 @@ describe('deployctl writes', () => {
   test('wrong token exits 1 and is not printed (401)', async () => {
     const token = 'not-the-token-5f2c';
     const env = { ...plane.env, DEPLOY_API_TOKEN: token };
-    const result = await deployctl(['pin', queue, pkg, '1.0.0'], env);
+    const result = await deployctl(['pin', queue, packageName, '1.0.0'], env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /UNAUTHORIZED \(HTTP 401\)/);
     assert.ok(!result.stderr.includes(token));
@@ -157,13 +166,13 @@ describe('deployctl writes', () => {
 
   test('--token overrides DEPLOY_API_TOKEN', async () => {
     const env = { ...plane.env, DEPLOY_API_TOKEN: 'wrong' };
-    const args = ['pin', 'other', pkg, '1.0.0', '--token', plane.api.token];
+    const args = ['pin', 'other', packageName, '1.0.0', '--token', plane.api.token];
     const result = await deployctl(args, env);
     assert.equal(result.code, 0, result.stderr);
   });
 
   test('unknown version exits 1 (404)', async () => {
-    const result = await deployctl(['pin', queue, pkg, '9.9.9'], plane.env);
+    const result = await deployctl(['pin', queue, packageName, '9.9.9'], plane.env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /VERSION_NOT_FOUND \(HTTP 404\)/);
   });

@@ -94,7 +94,9 @@ export const unpinCommand: CommandSpec = {
   name: 'unpin',
   arguments: ['<taskQueue>', '<package>'],
   summary: 'remove a package from a task queue',
-  description: 'Appends a revision without the package. A package that is not pinned fails.',
+  description:
+    'Appends a revision without the package. Unpinning a package that is not pinned fails ' +
+    'with PACKAGE_NOT_PINNED.',
   options: writeOptions,
   async run(context) {
     const [taskQueue = '', name = ''] = context.args;
