@@ -113,8 +113,11 @@ export function integerOption(
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < range.min || value > range.max) {
+    const allowed = Number.isSafeInteger(range.max + 1)
+      ? `from ${range.min} to ${range.max}`
+      : `of at least ${range.min}`;
     throw new UsageError(
-      `invalid --${name} ${JSON.stringify(raw)}: use a whole number from ${range.min} to ${range.max}`,
+      `invalid --${name} ${JSON.stringify(raw)}: use a whole number ${allowed}`,
       command,
     );
   }

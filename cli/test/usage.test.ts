@@ -38,6 +38,10 @@ describe('deployctl usage', () => {
     { args: ['history', 'q', '--limit', 'ten'], message: /invalid --limit "ten"/ },
     { args: ['history', 'q', '--limit', '0'], message: /from 1 to 1000/ },
     { args: ['rollback', 'q', '--to', '-1'], message: /--to/ },
+    {
+      args: ['rollback', 'q', '--to', '0'],
+      message: /invalid --to "0": use a whole number of at least 1/,
+    },
     { args: ['pin', 'q', 'p', '1.0.0', '--bogus'], message: /Unknown option '--bogus'/ },
     { args: ['pin', 'q', 'p', '1.0.0', '--if-match', 'abc'], message: /invalid --if-match/ },
     { args: ['status', 'q', '--interval', '0'], message: /invalid --interval "0"/ },
