@@ -1,7 +1,7 @@
-// veto, unveto, vetoes, tokens and audit. The deploy API routes behind these commands are
-// not merged yet, so a loopback HTTP server stands in for them: it records each request
-// and returns the response the route contract names. These tests check the request that
-// deployctl sends and how it prints the response; they say nothing about the routes.
+// veto, unveto, vetoes, tokens and audit against a loopback HTTP server that records each
+// request and returns a canned response of the route contract, so the tests can check the
+// exact request deployctl sends and how it prints each response, errors included.
+// vetoes-tokens.test.ts runs the same commands against the real deploy API.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -28,7 +28,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
-describe('deployctl commands of routes not merged yet', () => {
+describe('deployctl veto, token and audit requests', () => {
   let server: Server;
   let env: { DEPLOY_API_URL: string; DEPLOY_API_TOKEN: string };
   let requests: RecordedRequest[] = [];
@@ -227,7 +227,7 @@ describe('deployctl commands of routes not merged yet', () => {
         entries: [
           {
             id: 12,
-            at: '2026-12-04T10:00:00Z',
+            createdAt: '2026-12-04T10:00:00Z',
             actor: 'ci',
             action: 'pin',
             taskQueue: 'greetings',
