@@ -1,5 +1,5 @@
-// veto, unveto, vetoes, tokens and audit against a loopback HTTP server that records each
-// request and returns a canned response of the route contract, so the tests can check the
+// veto, unveto, vetoes, tokens and audit against a loopback HTTP server. The server records
+// each request and returns a canned response of the route contract. So the tests check the
 // exact request deployctl sends and how it prints each response, errors included.
 // vetoes-tokens.test.ts runs the same commands against the real deploy API.
 import assert from 'node:assert/strict';
