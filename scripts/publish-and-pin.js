@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Publishes the activity package in the current folder (or PACKAGE_DIR) with plain
-// `npm publish`, then pins the published version on a task queue through the deploy
-// API. The reusable GitHub workflow runs this script; it needs nothing but Node and npm.
+// `npm publish`, then pins the published version on a task queue with deployctl. The
+// reusable GitHub workflow runs this script. It needs Node, npm and a built deployctl
+// (`npm ci && npm run build` in this repository, or `npx tsc -b cli`).
 //
 // Environment:
 //   DEPLOY_API_URL    deploy API base URL (required)
@@ -12,13 +13,27 @@
 //                     publishConfig.registry, else npm's own configuration)
 //   PIN_REASON        reason recorded with the pin (default: names the commit when
 //                     GITHUB_SHA is set)
-// Exit codes: 0 published (or already published) and pinned; 1 a step failed; 2 bad usage.
+// Exit codes: 0 published (or already published) and pinned; 1 a step failed, or the
+// deploy API rejected the pin; 2 bad usage or deployctl not built; 3 the deploy API could
+// not be reached.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const deployctl = path.join(repoRoot, 'cli', 'dist', 'src', 'main.js');
+
+/** A failure that ends the script with `exitCode` after printing its message. */
+class StepError extends Error {
+  constructor(message, exitCode) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
 
 function required(name) {
   const value = process.env[name];
@@ -43,30 +58,32 @@ async function isPublished(name, version, registry, cwd) {
   }
 }
 
-async function pin(apiUrl, token, taskQueue, name, version, reason) {
-  const url = new URL(
-    `v1/task-queues/${encodeURIComponent(taskQueue)}/packages/${encodeURIComponent(name)}`,
-    apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
-  );
-  const response = await fetch(url, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ version, reason }),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const code = body?.error?.code ?? `HTTP_${response.status}`;
-    throw new Error(
-      `pinning ${name}@${version} on ${taskQueue} failed: ${code}: ${body?.error?.message ?? ''}`,
+/**
+ * Pins through `deployctl pin --json`, which reads DEPLOY_API_URL and DEPLOY_API_TOKEN from
+ * the environment. A failure keeps deployctl's exit code: 1 rejected, 3 unreachable.
+ */
+async function pin(taskQueue, name, version, reason) {
+  const args = [deployctl, 'pin', taskQueue, name, version, '--reason', reason, '--json'];
+  try {
+    const { stdout } = await run(process.execPath, args);
+    return JSON.parse(stdout);
+  } catch (error) {
+    const exitCode = typeof error.code === 'number' ? error.code : 1;
+    throw new StepError(
+      `pinning ${name}@${version} on ${taskQueue} failed: ${(error.stderr || error.message).trim()}`,
+      exitCode,
     );
   }
-  return body;
 }
 
 async function main() {
-  const apiUrl = required('DEPLOY_API_URL');
-  const token = required('DEPLOY_API_TOKEN');
+  required('DEPLOY_API_URL');
+  required('DEPLOY_API_TOKEN');
   const taskQueue = required('TASK_QUEUE');
+  if (!existsSync(deployctl)) {
+    console.error(`deployctl is not built: run npm ci && npm run build in ${repoRoot}`);
+    process.exit(2);
+  }
   const packageDir = path.resolve(process.env.PACKAGE_DIR ?? '.');
   const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8'));
   const { name, version } = manifest;
@@ -91,7 +108,7 @@ async function main() {
     (sha
       ? `published by CI from ${process.env.GITHUB_REPOSITORY ?? 'a repository'}@${sha}`
       : 'published by CI');
-  const result = await pin(apiUrl, token, taskQueue, name, version, reason);
+  const result = await pin(taskQueue, name, version, reason);
   console.log(
     result.changed
       ? `pinned ${name}@${version} on ${taskQueue} as revision ${result.revision}`
@@ -101,5 +118,5 @@ async function main() {
 
 main().catch((error) => {
   console.error(error.message);
-  process.exit(1);
+  process.exit(error instanceof StepError ? error.exitCode : 1);
 });

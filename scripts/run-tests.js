@@ -15,6 +15,7 @@ const testDirs = [
   'worker/dist/test',
   'stack/dist/test',
   'activities-template/dist/test',
+  'cli/dist/test',
   'test/dist/src',
 ];
 

@@ -1,8 +1,10 @@
-// The publish-on-merge steps (scripts/publish-and-pin.js) as the reusable GitHub workflow
-// runs them, against the real registry and deploy API.
+// The publish-on-merge steps (scripts/publish-and-pin.js, then the optional wait with
+// deployctl status) as the reusable GitHub workflow runs them, against the real registry
+// and deploy API.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +15,17 @@ import { copyTemplate, setVersion } from './helpers/packages.js';
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('../../../scripts/publish-and-pin.js', import.meta.url));
+const deployctl = fileURLToPath(new URL('../../../cli/dist/src/main.js', import.meta.url));
+
+/** Returns a loopback port that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return address.port;
+}
 
 describe('publish-and-pin script', () => {
   let plane: ControlPlane;
@@ -66,6 +79,34 @@ describe('publish-and-pin script', () => {
       (error: Error & { code?: number; stderr?: string }) => {
         assert.equal(error.code, 1);
         assert.match(error.stderr ?? '', /UNAUTHORIZED/);
+        return true;
+      },
+    );
+  });
+
+  test('unreachable deploy API exits 3 without the token', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/`;
+    await assert.rejects(
+      runScript({ DEPLOY_API_URL: url }),
+      (error: Error & { code?: number; stderr?: string }) => {
+        assert.equal(error.code, 3);
+        assert.match(error.stderr ?? '', /could not reach the deploy API/);
+        assert.ok(!(error.stderr ?? '').includes(plane.api.token));
+        return true;
+      },
+    );
+  });
+
+  test('workflow wait without a worker exits 5', async () => {
+    const args = [deployctl, 'status', 'greetings-staging', '--until-converged', '--timeout', '1'];
+    await assert.rejects(
+      run(process.execPath, args, {
+        env: { ...process.env, DEPLOY_API_URL: plane.api.url, DEPLOY_API_TOKEN: plane.api.token },
+      }),
+      (error: Error & { code?: number; stdout?: string; stderr?: string }) => {
+        assert.equal(error.code, 5);
+        assert.match(error.stdout ?? '', /@acme\/greetings@1\.4\.0/);
+        assert.match(error.stderr ?? '', /not converged: 0 of 0 active workers/);
         return true;
       },
     );

@@ -1,8 +1,15 @@
 import type {
+  AuditList,
+  CreatedToken,
   ErrorBody,
   PackageConfig,
   PackageSettings,
   RevisionList,
+  TokenList,
+  TokenRole,
+  Veto,
+  VetoList,
+  VetoResult,
   TaskQueueState,
   WorkerList,
   WorkerReport,
@@ -169,6 +176,70 @@ export class DeployApiClient {
   #url(path: string): URL {
     return new URL(path, this.#base);
   }
+
+  /** Vetoes a version: it can no longer be pinned, and queues running it are rolled back. */
+  vetoVersion(name: string, version: string, reason: string): Promise<VetoResult> {
+    return this.#send('POST', vetoPath(name, version), { reason });
+  }
+
+  /** Lifts the veto of a version and returns the veto that was lifted. */
+  liftVeto(name: string, version: string, reason?: string): Promise<Veto> {
+    return this.#send('DELETE', vetoPath(name, version), reason === undefined ? {} : { reason });
+  }
+
+  listVetoes(name: string): Promise<VetoList> {
+    return this.#send('GET', `v1/packages/${encodeURIComponent(name)}/vetoes`);
+  }
+
+  /** Creates a token; the response is the only place its secret appears. */
+  createToken(request: CreateTokenRequest): Promise<CreatedToken> {
+    const body = {
+      name: request.name,
+      role: request.role,
+      ...(request.taskQueues === undefined ? {} : { taskQueues: request.taskQueues }),
+    };
+    return this.#send('POST', 'v1/tokens', body);
+  }
+
+  listTokens(): Promise<TokenList> {
+    return this.#send('GET', 'v1/tokens');
+  }
+
+  async deleteToken(name: string): Promise<void> {
+    await this.#send('DELETE', `v1/tokens/${encodeURIComponent(name)}`);
+  }
+
+  /** Reads the audit log, newest first, optionally of one task queue. */
+  listAudit(options: { taskQueue?: string; limit?: number } = {}): Promise<AuditList> {
+    const query = new URLSearchParams();
+    if (options.taskQueue !== undefined) query.set('taskQueue', options.taskQueue);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const search = query.size > 0 ? `?${query.toString()}` : '';
+    return this.#send('GET', `v1/audit${search}`);
+  }
+
+  /** Sends a request with a JSON body when `body` is given, and parses the response. */
+  async #send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers = this.#headers();
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(this.#url(path), {
+      method,
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    return parse<T>(response);
+  }
+}
+
+export interface CreateTokenRequest {
+  name: string;
+  role: TokenRole;
+  /** Task queues the token may change; omitted, the token is not limited to some. */
+  taskQueues?: string[] | undefined;
+}
+
+function vetoPath(name: string, version: string): string {
+  return `v1/packages/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/veto`;
 }
 
 function packagePath(taskQueue: string, name: string): string {

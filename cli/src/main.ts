@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// deployctl: the command-line client of the deploy API. See `deployctl --help`.
+import { runDeployctl } from './run.js';
+
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort());
+process.once('SIGTERM', () => interrupt.abort());
+
+const code = await runDeployctl(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+  interactive: process.stdout.isTTY === true,
+  signal: interrupt.signal,
+});
+// Exit once stdout is flushed instead of waiting for the event loop to drain: after a
+// 304 response, Node 20's fetch can keep its connection referenced until the server's
+// keep-alive timeout (72 s on the deploy API), which would hold the process that long.
+process.stdout.write('', () => process.exit(code));
