@@ -9,6 +9,7 @@ import { tokenDigest, type WriteToken } from './auth.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
+import { requestValidatorCompiler } from './request-validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -43,19 +44,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit,
     // A long-poll may be held open for up to 120 s, so only slower clients time out.
     requestTimeout: 180_000,
-    ajv: {
-      // Fastify strips unknown properties by default; this API rejects them instead.
-      // NOTE: coerceTypes, which query strings need, applies to bodies too, so a body
-      // number where the schema expects a string (`"reason": 7`) is accepted as "7".
-      // allowUnionTypes: package settings take a value of several JSON types.
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: 'array',
-        allErrors: false,
-        allowUnionTypes: true,
-      },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(requestValidatorCompiler());
 
   const store = new SqliteStore(options.databaseFile);
   app.addHook('onClose', async () => store.close());

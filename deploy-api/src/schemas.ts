@@ -16,8 +16,7 @@ export const configKeyPattern = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$';
 
 export const PackageConfigSchema = Type.Record(
   Type.String({ pattern: configKeyPattern }),
-  // One type list, not a union, because with coerceTypes Ajv 8 turns true into "true" in
-  // the first branch of an anyOf. It leaves a value alone whose type is in the list.
+  // A list of JSON types, so a value of any of them passes as it was sent.
   Type.Unsafe<string | number | boolean | null>({
     type: ['string', 'number', 'boolean', 'null'],
     maxLength: 4096,

@@ -447,6 +447,15 @@ describe('deploy API guards', () => {
         message: /"force"/,
       },
       {
+        name: 'pin with a number where the reason is text',
+        method: 'PUT',
+        path: '/v1/task-queues/table/packages/@acme/gamma',
+        body: { version: '1.0.0', reason: 7 },
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: /body\.reason/,
+      },
+      {
         name: 'pin with a body over the size limit',
         method: 'PUT',
         path: '/v1/task-queues/table/packages/@acme/gamma',

@@ -336,6 +336,27 @@ describe('deploy API', () => {
     assert.deepEqual((await plane.client.workers(queue)).workers, []);
   });
 
+  test('worker report keeps null revisions', async () => {
+    const report = {
+      state: 'starting',
+      appliedRevision: null,
+      desiredRevision: null,
+      versions: { node: '20.20.2', temporalSdk: '1.24.0' },
+      lastError: null,
+    };
+    const sent = await plane.request('PUT', `/v1/task-queues/${queue}/workers/new-host`, {
+      body: report,
+    });
+    assert.equal(sent.status, 204);
+    const listed = await plane.request('GET', `/v1/task-queues/${queue}/workers`);
+    const worker = (listed.body.workers as Array<Record<string, unknown>>).find(
+      (entry) => entry.workerId === 'new-host',
+    );
+    // A coercing validator would have stored 0, which reads as revision 0 applied.
+    assert.equal(worker?.appliedRevision, null);
+    assert.equal(worker?.desiredRevision, null);
+  });
+
   test('If-Match with a stale ETag returns 412', async () => {
     const before = await plane.client.revisions(queue);
     const current = (await plane.client.getState(queue)) as { etag: string };

@@ -2,6 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ActivitySample } from '../ipc.js';
 import type { GenerationProcess } from './generation-process.js';
 
+/**
+ * Package versions whose execution series /metrics keeps, most recently active first.
+ * The series of older versions are removed, so that a worker which swaps for months
+ * keeps a bounded number of series.
+ */
+export const maxVersionsWithSeries = 20;
+
+const outcomes: ReadonlyArray<ActivitySample['outcome']> = ['completed', 'failed', 'cancelled'];
+
 /** Prometheus metrics of one worker supervisor and the generations it runs. */
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -13,6 +22,11 @@ export class WorkerMetrics {
   readonly appliedRevision: Gauge;
   readonly #executions: Counter<'activity' | 'package' | 'version' | 'outcome'>;
   readonly #executionDuration: Histogram<'activity' | 'package' | 'version'>;
+  /** Activities with series, by `package@version`, in order of last execution. */
+  readonly #versions = new Map<
+    string,
+    { package: string; version: string; activities: Set<string> }
+  >();
 
   constructor(serving: () => GenerationProcess | undefined) {
     const registers = [this.registry];
@@ -87,5 +101,29 @@ export class WorkerMetrics {
     };
     this.#executions.inc({ ...labels, outcome: sample.outcome });
     this.#executionDuration.observe(labels, sample.durationMs / 1000);
+    this.#touchVersion(labels.package, labels.version, labels.activity);
+  }
+
+  /** Marks a version as the most recently active, and drops the series of the oldest. */
+  #touchVersion(packageName: string, version: string, activity: string): void {
+    const key = `${packageName}@${version}`;
+    const seen = this.#versions.get(key) ?? {
+      package: packageName,
+      version,
+      activities: new Set(),
+    };
+    seen.activities.add(activity);
+    // Re-inserting moves the key to the end of the Map's iteration order.
+    this.#versions.delete(key);
+    this.#versions.set(key, seen);
+    for (const [oldKey, old] of this.#versions) {
+      if (this.#versions.size <= maxVersionsWithSeries) break;
+      this.#versions.delete(oldKey);
+      for (const name of old.activities) {
+        const labels = { activity: name, package: old.package, version: old.version };
+        this.#executionDuration.remove(labels);
+        for (const outcome of outcomes) this.#executions.remove({ ...labels, outcome });
+      }
+    }
   }
 }
