@@ -62,6 +62,6 @@ export type GenerationMessage =
   | { type: 'loaded'; activities: ActivityEntry[]; loadMs: number }
   | { type: 'running' }
   | { type: 'pong'; sequence: number; memory: MemorySample }
-  | ({ type: 'activity' } & ActivitySample)
+  | { type: 'activities'; samples: ActivitySample[] }
   | { type: 'failed'; error: FailureInfo }
   | { type: 'stopped' };

@@ -8,7 +8,13 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
 import { LoadError } from '../errors.js';
-import type { GenerationMessage, LocalPackage, ShutdownMode, SupervisorMessage } from '../ipc.js';
+import type {
+  ActivitySample,
+  GenerationMessage,
+  LocalPackage,
+  ShutdownMode,
+  SupervisorMessage,
+} from '../ipc.js';
 import { activityContextInterceptor } from './activity-context.js';
 import { activityMetricsInterceptor } from './activity-metrics.js';
 import { isImportError, loadActivities } from './load-activities.js';
@@ -47,6 +53,28 @@ Runtime.install({
     metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } },
   },
 });
+
+/**
+ * Finished executions not yet sent to the supervisor. They go in batches because one IPC
+ * message per call cost the supervisor CPU time on every activity.
+ */
+const pendingSamples: ActivitySample[] = [];
+const sampleFlushMs = 1000;
+const maxSamplesPerMessage = 500;
+let sampleTimer: NodeJS.Timeout | undefined;
+
+function reportSample(sample: ActivitySample): void {
+  pendingSamples.push(sample);
+  if (pendingSamples.length >= maxSamplesPerMessage) void flushSamples();
+  else sampleTimer ??= setTimeout(() => void flushSamples(), sampleFlushMs);
+}
+
+function flushSamples(): Promise<void> {
+  clearTimeout(sampleTimer);
+  sampleTimer = undefined;
+  if (pendingSamples.length === 0) return Promise.resolve();
+  return send({ type: 'activities', samples: pendingSamples.splice(0) });
+}
 
 function send(message: GenerationMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -121,7 +149,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
       shutdownGraceTime: shutdownGraceMs,
       interceptors: {
         activity: [
-          activityMetricsInterceptor((sample) => void send({ type: 'activity', ...sample })),
+          activityMetricsInterceptor(reportSample),
           packageConfigInterceptor(packages, entries),
           activityContextInterceptor(entries, revision),
         ],
@@ -145,6 +173,7 @@ async function start(revision: number, packages: LocalPackage[]): Promise<void> 
     await connection.close();
   }
   log.info('generation stopped');
+  await flushSamples();
   await send({ type: 'stopped' });
 }
 

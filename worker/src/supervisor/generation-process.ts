@@ -96,7 +96,9 @@ export class GenerationProcess {
         if (this.state === 'starting') this.state = 'idle';
         this.metricsPort = message.metricsPort;
       }
-      if (message.type === 'activity') this.#options.onActivity?.(this, message);
+      if (message.type === 'activities') {
+        for (const sample of message.samples) this.#options.onActivity?.(this, sample);
+      }
       if (message.type === 'pong') {
         this.#lastPongAt = Date.now();
         this.memory = message.memory;
