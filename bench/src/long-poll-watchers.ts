@@ -36,7 +36,7 @@ function readCount(name: string, fallback: number): number {
   return value;
 }
 
-/** Concurrent long-polls. Each one holds a socket, so the client needs that many descriptors. */
+/** Concurrent long-polls. Each keeps a socket open, so the client needs that many descriptors. */
 const watchers = readCount('WATCHERS', 10_000);
 const rounds = readCount('ROUNDS', 3);
 const durationSeconds = readCount('DURATION_SECONDS', 10);

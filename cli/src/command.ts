@@ -14,7 +14,7 @@ export interface OptionSpec {
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
-/** What a command gets to run: the parsed input, the client and the output streams. */
+/** Inputs of a command: the parsed arguments, the client and the output streams. */
 export interface CommandContext {
   client: DeployApiClient;
   /** Positionals in the order of `CommandSpec.arguments`. */

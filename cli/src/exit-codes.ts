@@ -26,7 +26,7 @@ export class UsageError extends Error {
   }
 }
 
-/** A fetch that failed before any response arrived: refused, reset, unknown host. */
+/** Returns true for a fetch that failed before any response arrived: refused, reset, unknown host. */
 export function isUnreachable(error: unknown): boolean {
   // Node's fetch (undici) rejects with a TypeError whose cause is the socket error.
   return error instanceof TypeError && error.cause !== undefined;

@@ -13,7 +13,7 @@ const code = await runDeployctl(process.argv.slice(2), {
   interactive: process.stdout.isTTY === true,
   signal: interrupt.signal,
 });
-// Exit once stdout is flushed instead of waiting for the event loop to drain: after a
-// 304 response, Node 20's fetch can keep its connection referenced until the server's
-// keep-alive timeout (72 s on the deploy API), which would hold the process that long.
+// Exit once stdout is flushed instead of waiting for the event loop to drain, so that an
+// idle keep-alive connection of fetch cannot hold the process open until the server
+// closes it (after 72 s on the deploy API).
 process.stdout.write('', () => process.exit(code));

@@ -31,7 +31,7 @@ export const commands: readonly CommandSpec[] = [
 
 export const defaultApiUrl = 'http://127.0.0.1:4000/';
 
-/** Where deployctl writes and what it reads besides its arguments. */
+/** The output streams and environment of one deployctl run, besides its arguments. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;

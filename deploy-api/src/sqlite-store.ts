@@ -292,7 +292,7 @@ export class SqliteStore {
   }
 }
 
-/** What a revision changed, as the audit log names it. */
+/** Returns the target of a revision as the audit log names it. */
 function auditTarget(record: RevisionRecord): string | null {
   if (record.action === 'rollback') return `revision ${record.rollbackTo}`;
   const name = record.package?.name;

@@ -29,7 +29,7 @@ const columns = 'name, role, task_queues, created_at, created_by, bootstrap';
  * API are 256-bit random values, so a plain digest is enough because there is no
  * dictionary to try against it.
  * NOTE: a DEPLOY_API_TOKEN chosen by hand is only as hard to guess from its digest as
- * the value itself; the token file that the API creates is random.
+ * the value itself. The token file that the API creates contains a random value.
  */
 export class TokenTable {
   readonly #db: Database.Database;

@@ -469,7 +469,7 @@ describe('deploy API', () => {
     ]);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].put);
     assert.ok(response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].delete);
-    // Every operation that needs a token says so, and lists 401 and 403.
+    // Every operation that needs a token declares bearer security and lists 401 and 403.
     for (const [route, operations] of Object.entries<Record<string, any>>(response.body.paths)) {
       for (const [method, operation] of Object.entries<any>(operations)) {
         if (!operation.security) continue;

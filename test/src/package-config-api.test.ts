@@ -262,7 +262,8 @@ describe('package settings in the deploy API', () => {
     await plane.client.configure(queue, '@acme/invoices', { config: { endpoint: 'polled' } });
     const result = await polling;
     assert.equal(result.notModified, false);
-    assert.ok(!result.notModified && result.state.packages[0]?.config?.endpoint === 'polled');
+    if (result.notModified) return;
+    assert.equal(result.state.packages[0]?.config?.endpoint, 'polled');
   });
 
   test('OpenAPI lists the PATCH route', async () => {

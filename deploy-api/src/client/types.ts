@@ -109,8 +109,8 @@ export interface ErrorBody {
 }
 
 /**
- * What a token may do. `read` reads and sends worker reports, `deploy` also pins, unpins
- * and rolls back, and `admin` may do everything, including tokens and vetoes.
+ * Role of a token. `read` reads and sends worker reports, `deploy` also pins, unpins and
+ * rolls back, and `admin` may do everything, including tokens and vetoes.
  */
 export type TokenRole = 'read' | 'deploy' | 'admin';
 
@@ -180,7 +180,7 @@ export interface AuditEntry {
   action: AuditAction;
   /** Task queue of a pin, unpin or rollback; null for vetoes and token changes. */
   taskQueue: string | null;
-  /** What the write changed: `name@version`, a package name, `revision N` or a token name. */
+  /** Target of the write: `name@version`, a package name, `revision N` or a token name. */
   target: string | null;
   reason: string | null;
   /** Package set of the queue, the token summary or the veto, before the write. */

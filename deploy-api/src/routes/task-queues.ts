@@ -242,7 +242,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         if (config !== undefined) settings.config = config;
         pinned = withSettings(pinned, settings);
         if (existing && samePin(existing, pinned)) return null;
-        // Checked again here, because a veto may have arrived while the registry answered.
+        // Checked again here, because a veto may have arrived while the registry was resolving.
         assertNotVetoed(store, pinned, spec);
         assertNoActivityClash(store, current, pinned, declared);
         assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);

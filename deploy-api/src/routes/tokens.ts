@@ -57,7 +57,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
       const secret = randomBytes(32).toString('base64url');
       const info: TokenInfo = {
         name,
-        // The schema's enum admits only the three roles; the type provider sees unknown.
+        // The schema's enum allows only the three roles, but the type provider types it as unknown.
         role: role as TokenRole,
         taskQueues: taskQueues ?? null,
         createdAt: new Date().toISOString(),

@@ -7,7 +7,7 @@
 // be retired by a swap, where in-flight activities must finish on their code, or stopped
 // with the worker, where they should learn at once so they can heartbeat their progress.
 // NOTE: this reaches into the SDK's internal Activity class (`lib/activity.js`), which
-// holds the only handle to an execution's cancel function. The worker pins the SDK
+// contains the only handle to an execution's cancel function. The worker pins the SDK
 // version exactly; recheck this file when upgrading it.
 import type { Context } from '@temporalio/activity';
 import {
