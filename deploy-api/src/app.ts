@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import { tokenDigest, type WriteToken } from './auth.js';
 import { ChangeNotifier } from './change-notifier.js';
+import { relayChanges } from './change-relay.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
 import { requestValidatorCompiler } from './request-validation.js';
@@ -16,11 +17,15 @@ import { tokenRoutes } from './routes/tokens.js';
 import { vetoRoutes } from './routes/vetoes.js';
 import { workerRoutes } from './routes/workers.js';
 import { sharedSchemas } from './schemas.js';
-import { SqliteStore } from './sqlite-store.js';
+import { Store } from './store/store.js';
 
 export interface AppOptions {
-  /** SQLite file of the desired state and history. */
+  /** SQLite file of the desired state and history, used when `databaseUrl` is unset. */
   databaseFile: string;
+  /** PostgreSQL connection string; when set, the state lives there. */
+  databaseUrl?: string | undefined;
+  /** Maximum PostgreSQL connections. @default 10 */
+  databasePoolMax?: number | undefined;
   /** Registry that pins are resolved against. */
   registryUrl: string;
   /** Token for reading from the registry, when it requires one. */
@@ -47,10 +52,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(requestValidatorCompiler());
 
-  const store = new SqliteStore(options.databaseFile);
+  const store = await Store.open(
+    options.databaseUrl === undefined
+      ? { kind: 'sqlite', file: options.databaseFile }
+      : {
+          kind: 'postgres',
+          connectionString: options.databaseUrl,
+          poolMax: options.databasePoolMax ?? 10,
+          onError: (error, context) =>
+            app.log.error({ err: error, context }, 'database connection failed'),
+        },
+  );
   app.addHook('onClose', async () => store.close());
-  for (const entry of options.tokens)
-    store.tokens.upsertBootstrap(entry.name, tokenDigest(entry.token));
+  await store.transaction(async (tx) => {
+    for (const entry of options.tokens) {
+      await tx.tokens.upsertBootstrap(entry.name, tokenDigest(entry.token));
+    }
+  });
 
   for (const schema of sharedSchemas) app.addSchema(schema);
 
@@ -93,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const notifier = new ChangeNotifier();
   // Long-polls would otherwise hold close() open for up to their wait time.
   app.addHook('preClose', async () => notifier.close());
+  await relayChanges(store, notifier, app.log);
   app.decorateRequest('actor', '');
   app.decorateRequest('token', null);
   await app.register(taskQueueRoutes, {

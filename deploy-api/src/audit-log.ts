@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { AuditAction, AuditEntry } from './client/types.js';
+import type { SqlClient } from './store/sql.js';
 
 /** A write to record; the log adds the id and time. */
 export type AuditDraft = Omit<AuditEntry, 'id' | 'createdAt'>;
@@ -16,58 +16,45 @@ interface AuditRow {
   after: string | null;
 }
 
-export const auditSchema = `
-CREATE TABLE IF NOT EXISTS audit (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  created_at TEXT NOT NULL,
-  actor      TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  task_queue TEXT,
-  target     TEXT,
-  reason     TEXT,
-  before     TEXT,
-  after      TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS audit_by_queue ON audit (task_queue, id);
-`;
-
 /**
  * Append-only log of every write. Callers record an entry inside the transaction of the
  * change it describes, so the log and the state never disagree.
  */
 export class AuditLog {
-  readonly #insert: Database.Statement<unknown[]>;
-  readonly #all: Database.Statement<[number], AuditRow>;
-  readonly #byQueue: Database.Statement<[string, number], AuditRow>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#insert = db.prepare(
-      `INSERT INTO audit (created_at, actor, action, task_queue, target, reason, before, after)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#all = db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?');
-    this.#byQueue = db.prepare('SELECT * FROM audit WHERE task_queue = ? ORDER BY id DESC LIMIT ?');
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  record(draft: AuditDraft, createdAt = new Date().toISOString()): void {
-    this.#insert.run(
-      createdAt,
-      draft.actor,
-      draft.action,
-      draft.taskQueue,
-      draft.target,
-      draft.reason,
-      draft.before === null ? null : JSON.stringify(draft.before),
-      draft.after === null ? null : JSON.stringify(draft.after),
+  async record(draft: AuditDraft, createdAt = new Date().toISOString()): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO audit (created_at, actor, action, task_queue, target, reason, before, after)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        createdAt,
+        draft.actor,
+        draft.action,
+        draft.taskQueue,
+        draft.target,
+        draft.reason,
+        draft.before === null ? null : JSON.stringify(draft.before),
+        draft.after === null ? null : JSON.stringify(draft.after),
+      ],
     );
   }
 
   /** Returns the newest entries first, of one task queue when `taskQueue` is given. */
-  list(options: { taskQueue?: string | undefined; limit: number }): AuditEntry[] {
+  async list(options: { taskQueue?: string | undefined; limit: number }): Promise<AuditEntry[]> {
     const rows =
       options.taskQueue === undefined
-        ? this.#all.all(options.limit)
-        : this.#byQueue.all(options.taskQueue, options.limit);
+        ? await this.#sql.all<AuditRow>('SELECT * FROM audit ORDER BY id DESC LIMIT ?', [
+            options.limit,
+          ])
+        : await this.#sql.all<AuditRow>(
+            'SELECT * FROM audit WHERE task_queue = ? ORDER BY id DESC LIMIT ?',
+            [options.taskQueue, options.limit],
+          );
     return rows.map((row) => ({
       id: row.id,
       createdAt: row.created_at,

@@ -31,7 +31,10 @@ export function tokenDigest(secret: string): string {
  * sha256 digest of the presented secret, so the database never compares secrets and
  * its timing depends only on a digest that the caller cannot steer.
  */
-export function authenticate(tokens: TokenTable, request: FastifyRequest): TokenInfo {
+export async function authenticate(
+  tokens: TokenTable,
+  request: FastifyRequest,
+): Promise<TokenInfo> {
   const header = request.headers.authorization;
   if (header === undefined) {
     throw new ApiError(
@@ -43,7 +46,7 @@ export function authenticate(tokens: TokenTable, request: FastifyRequest): Token
   if (!match?.[1]) {
     throw new ApiError('UNAUTHORIZED', 'invalid Authorization header: expected "Bearer <token>"');
   }
-  const found = tokens.findByDigest(tokenDigest(match[1]));
+  const found = await tokens.findByDigest(tokenDigest(match[1]));
   if (!found) {
     throw new ApiError(
       'UNAUTHORIZED',
@@ -91,7 +94,7 @@ export function authorize(token: TokenInfo, needed: TokenRole, taskQueue?: strin
  */
 export function requireRole(tokens: TokenTable, needed: TokenRole) {
   return async (request: FastifyRequest) => {
-    const token = authenticate(tokens, request);
+    const token = await authenticate(tokens, request);
     const params = request.params as { taskQueue?: string } | undefined;
     authorize(token, needed, params?.taskQueue);
     request.token = token;

@@ -16,8 +16,8 @@ interface Waiter {
 /**
  * Wakes long-polling readers of a task queue when a write creates a revision, handing
  * each the new state so that thousands of readers do not each read the database.
- * The notifier is in-process: with several API replicas each one only wakes its own
- * readers.
+ * The notifier is in-process: with several API replicas on PostgreSQL, change-relay.ts
+ * feeds it the revisions that the other replicas commit.
  *
  * Waits are plain entries in a Set per queue, with no EventEmitter or AbortSignal
  * listener each: adding or removing one of n such listeners scans the other n, so
@@ -35,17 +35,31 @@ export class ChangeNotifier {
     }
   }
 
+  /**
+   * Hands `state` to every wait of its queue that knows an older revision. Revisions
+   * only grow, so a state that arrives late from another replica wakes no one who has
+   * seen a newer one.
+   */
   notify(state: TaskQueueState): void {
     const waiters = this.#waiters.get(state.taskQueue);
     if (!waiters) return;
     // Deleting the visited entry while iterating a Set is safe.
     for (const waiter of waiters) {
-      if (waiter.knownRevision !== state.revision) waiter.finish(state);
+      if (state.revision > waiter.knownRevision) waiter.finish(state);
     }
   }
 
+  hasWaiters(taskQueue: string): boolean {
+    return this.#waiters.has(taskQueue);
+  }
+
+  /** Returns the queues that have open waits. */
+  watchedQueues(): string[] {
+    return [...this.#waiters.keys()];
+  }
+
   /**
-   * Waits until the queue gets a revision other than `knownRevision`, for at most
+   * Waits until the queue gets a revision newer than `knownRevision`, for at most
    * `timeoutMs`. Call `cancel` when the client goes away.
    */
   waitForChange(taskQueue: string, knownRevision: number, timeoutMs: number): ChangeWait {

@@ -7,3 +7,4 @@ export type { DeployApiOptions } from './options.js';
 export { startDeployApi } from './server.js';
 export type { RunningDeployApi } from './server.js';
 export * from './client/index.js';
+export { createPostgresDatabase } from './store/create-database.js';

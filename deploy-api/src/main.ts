@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import { deployApiOptionsFromEnv } from './options.js';
+import { deployApiOptionsFromEnv, redactDatabaseUrl } from './options.js';
 import { startDeployApi } from './server.js';
 
 async function main(): Promise<void> {
   const options = deployApiOptionsFromEnv();
   const api = await startDeployApi(options);
-  api.app.log.info({ url: api.url, databaseFile: options.databaseFile }, 'deploy API listening');
+  const database =
+    options.databaseUrl === undefined
+      ? options.databaseFile
+      : redactDatabaseUrl(options.databaseUrl);
+  api.app.log.info({ url: api.url, database }, 'deploy API listening');
   const stop = (signal: NodeJS.Signals) => {
     api.app.log.info({ signal }, 'deploy API stopping');
     api.close().then(

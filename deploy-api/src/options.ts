@@ -10,8 +10,16 @@ export interface DeployApiOptions {
   port: number;
   /** `DATA_DIR`: the API keeps `deploy-api/` below it. @default '.data' */
   dataDir: string;
-  /** `DEPLOY_API_DB`. @default '<DATA_DIR>/deploy-api/deploy.db' */
+  /** `DEPLOY_API_DB`: the SQLite file, used unless a database URL is set. @default '<DATA_DIR>/deploy-api/deploy.db' */
   databaseFile: string;
+  /**
+   * `DEPLOY_API_DATABASE_URL`: a PostgreSQL connection string
+   * (`postgres://user:password@host:5432/database`). When set, the API keeps its state
+   * there instead of in the SQLite file, and several replicas may share it.
+   */
+  databaseUrl: string | undefined;
+  /** `DEPLOY_API_DATABASE_POOL_MAX`: PostgreSQL connections per replica. @default 10 */
+  databasePoolMax: number;
   /** `REGISTRY_URL`. @default 'http://127.0.0.1:4873/' */
   registryUrl: string;
   /** `REGISTRY_TOKEN`: sent when resolving pins, for a registry that restricts reads. */
@@ -39,6 +47,14 @@ export function deployApiOptionsFromEnv(
     port: parseInteger('DEPLOY_API_PORT', env.DEPLOY_API_PORT, 4000, 0, 65535),
     dataDir,
     databaseFile: path.resolve(env.DEPLOY_API_DB ?? path.join(dataDir, 'deploy-api', 'deploy.db')),
+    databaseUrl: parseDatabaseUrl(env.DEPLOY_API_DATABASE_URL),
+    databasePoolMax: parseInteger(
+      'DEPLOY_API_DATABASE_POOL_MAX',
+      env.DEPLOY_API_DATABASE_POOL_MAX,
+      10,
+      1,
+      1000,
+    ),
     registryUrl: parseUrl('REGISTRY_URL', env.REGISTRY_URL ?? 'http://127.0.0.1:4873/'),
     registryToken: env.REGISTRY_TOKEN || undefined,
     token: env.DEPLOY_API_TOKEN || undefined,
@@ -97,6 +113,31 @@ export function parseInteger(
     );
   }
   return value;
+}
+
+/** Checks a PostgreSQL connection string; the message never repeats it, since it may hold a password. */
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    // Reported below.
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new Error(
+      'invalid DEPLOY_API_DATABASE_URL: expected a PostgreSQL connection string such as ' +
+        'postgres://user:password@127.0.0.1:5432/deploy; unset it to use the SQLite file',
+    );
+  }
+  return raw;
+}
+
+/** Returns a connection string without its password, for logs. */
+export function redactDatabaseUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.password !== '') url.password = '***';
+  return url.href;
 }
 
 export function parseUrl(name: string, raw: string): string {

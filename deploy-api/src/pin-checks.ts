@@ -2,7 +2,7 @@ import semver from 'semver';
 import type { PinnedPackage, TaskQueueState } from './client/types.js';
 import { ApiError } from './errors.js';
 import type { ResolvedVersion } from './registry-resolver.js';
-import type { SqliteStore } from './sqlite-store.js';
+import type { Store } from './store/store.js';
 
 /**
  * Checks a pin must pass inside its transaction, against the state it would change.
@@ -12,8 +12,12 @@ import type { SqliteStore } from './sqlite-store.js';
  */
 
 /** Throws VERSION_VETOED when `name@version` is vetoed. */
-export function assertNotVetoed(store: SqliteStore, pinned: PinnedPackage, spec: string): void {
-  const veto = store.vetoes.get(pinned.name, pinned.version);
+export async function assertNotVetoed(
+  store: Store,
+  pinned: PinnedPackage,
+  spec: string,
+): Promise<void> {
+  const veto = await store.vetoes.get(pinned.name, pinned.version);
   if (!veto) return;
   const via = spec === pinned.version ? '' : ` (resolved from ${JSON.stringify(spec)})`;
   throw new ApiError(
@@ -25,13 +29,16 @@ export function assertNotVetoed(store: SqliteStore, pinned: PinnedPackage, spec:
 }
 
 /** Throws VERSION_VETOED when the package set of a rollback target contains a vetoed version. */
-export function assertNoVetoedPackages(
-  store: SqliteStore,
+export async function assertNoVetoedPackages(
+  store: Store,
   taskQueue: string,
   revision: number,
   packages: readonly PinnedPackage[],
-): void {
-  const vetoed = packages.filter((entry) => store.vetoes.get(entry.name, entry.version));
+): Promise<void> {
+  const vetoed: PinnedPackage[] = [];
+  for (const entry of packages) {
+    if (await store.vetoes.get(entry.name, entry.version)) vetoed.push(entry);
+  }
   if (vetoed.length === 0) return;
   const names = vetoed.map((entry) => `${entry.name}@${entry.version}`).join(', ');
   throw new ApiError(
@@ -69,16 +76,16 @@ export function parseDeclaredActivities(
  * same activity names. Packages that declare no list are skipped here; the worker finds
  * their names when it imports them and reports a clash as a load failure.
  */
-export function assertNoActivityClash(
-  store: SqliteStore,
+export async function assertNoActivityClash(
+  store: Store,
   current: TaskQueueState,
   pinned: PinnedPackage,
   declared: readonly string[] | undefined,
-): void {
+): Promise<void> {
   if (declared === undefined) return;
   for (const other of current.packages) {
     if (other.name === pinned.name) continue;
-    const theirs = store.declaredActivities(other.name, other.version);
+    const theirs = await store.declaredActivities(other.name, other.version);
     const shared = declared.filter((activity) => theirs?.includes(activity));
     if (shared.length === 0) continue;
     throw new ApiError(
@@ -95,19 +102,19 @@ export function assertNoActivityClash(
  * `staleAfterMs` runs a Temporal SDK outside the package's `@temporalio/activity` peer
  * range or a Node.js outside its `engines.node`. A queue without fresh reports passes.
  */
-export function assertCompatible(
-  store: SqliteStore,
+export async function assertCompatible(
+  store: Store,
   taskQueue: string,
   pinned: PinnedPackage,
   resolved: Pick<ResolvedVersion, 'activityPeerRange' | 'nodeRange'>,
   staleAfterMs: number,
   now = Date.now(),
-): void {
+): Promise<void> {
   const { activityPeerRange, nodeRange } = resolved;
   if (activityPeerRange === undefined && nodeRange === undefined) return;
-  const fresh = store
-    .workerReports(taskQueue)
-    .filter((entry) => now - Date.parse(entry.reportedAt) <= staleAfterMs);
+  const fresh = (await store.workerReports(taskQueue)).filter(
+    (entry) => now - Date.parse(entry.reportedAt) <= staleAfterMs,
+  );
   for (const { workerId, report } of fresh) {
     // The SDK's packages are released together, so the worker's SDK version is the
     // version of the @temporalio/activity it provides.

@@ -18,9 +18,13 @@ export async function startDeployApi(
   logger: boolean | { level: string } = { level: options.logLevel },
 ): Promise<RunningDeployApi> {
   const token = await resolveWriteToken(options);
-  await mkdir(path.dirname(options.databaseFile), { recursive: true });
+  if (options.databaseUrl === undefined) {
+    await mkdir(path.dirname(options.databaseFile), { recursive: true });
+  }
   const app = await buildApp({
     databaseFile: options.databaseFile,
+    databaseUrl: options.databaseUrl,
+    databasePoolMax: options.databasePoolMax,
     registryUrl: options.registryUrl,
     registryToken: options.registryToken,
     tokens: [{ name: 'admin', token }],

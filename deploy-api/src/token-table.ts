@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { TokenInfo, TokenRole } from './client/types.js';
+import type { SqlClient } from './store/sql.js';
 
 interface TokenRow {
   name: string;
@@ -9,18 +9,6 @@ interface TokenRow {
   created_by: string | null;
   bootstrap: number;
 }
-
-export const tokenSchema = `
-CREATE TABLE IF NOT EXISTS tokens (
-  name        TEXT    PRIMARY KEY,
-  role        TEXT    NOT NULL CHECK (role IN ('read', 'deploy', 'admin')),
-  task_queues TEXT,
-  digest      TEXT    NOT NULL UNIQUE,
-  created_at  TEXT    NOT NULL,
-  created_by  TEXT,
-  bootstrap   INTEGER NOT NULL DEFAULT 0
-) STRICT;
-`;
 
 const columns = 'name, role, task_queues, created_at, created_by, bootstrap';
 
@@ -32,40 +20,36 @@ const columns = 'name, role, task_queues, created_at, created_by, bootstrap';
  * the value itself. The token file that the API creates contains a random value.
  */
 export class TokenTable {
-  readonly #db: Database.Database;
-  readonly #byDigest: Database.Statement<[string], TokenRow>;
-  readonly #byName: Database.Statement<[string], TokenRow>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
-    this.#byDigest = db.prepare(`SELECT ${columns} FROM tokens WHERE digest = ?`);
-    this.#byName = db.prepare(`SELECT ${columns} FROM tokens WHERE name = ?`);
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  findByDigest(digest: string): TokenInfo | undefined {
-    const row = this.#byDigest.get(digest);
+  async findByDigest(digest: string): Promise<TokenInfo | undefined> {
+    const row = await this.#sql.get<TokenRow>(`SELECT ${columns} FROM tokens WHERE digest = ?`, [
+      digest,
+    ]);
     return row && toInfo(row);
   }
 
-  get(name: string): TokenInfo | undefined {
-    const row = this.#byName.get(name);
+  async get(name: string): Promise<TokenInfo | undefined> {
+    const row = await this.#sql.get<TokenRow>(`SELECT ${columns} FROM tokens WHERE name = ?`, [
+      name,
+    ]);
     return row && toInfo(row);
   }
 
-  list(): TokenInfo[] {
-    return this.#db
-      .prepare<[], TokenRow>(`SELECT ${columns} FROM tokens ORDER BY name`)
-      .all()
-      .map(toInfo);
+  async list(): Promise<TokenInfo[]> {
+    const rows = await this.#sql.all<TokenRow>(`SELECT ${columns} FROM tokens ORDER BY name`);
+    return rows.map(toInfo);
   }
 
-  insert(info: TokenInfo, digest: string): void {
-    this.#db
-      .prepare(
-        `INSERT INTO tokens (name, role, task_queues, digest, created_at, created_by, bootstrap)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async insert(info: TokenInfo, digest: string): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO tokens (name, role, task_queues, digest, created_at, created_by, bootstrap)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
         info.name,
         info.role,
         info.taskQueues === null ? null : JSON.stringify(info.taskQueues),
@@ -73,30 +57,28 @@ export class TokenTable {
         info.createdAt,
         info.createdBy,
         info.bootstrap ? 1 : 0,
-      );
+      ],
+    );
   }
 
   /**
    * Makes `name` the admin bootstrap token with this digest. A changed DEPLOY_API_TOKEN
    * replaces the previous secret, and any other token with the same digest is removed.
+   * Call it inside a transaction, so that both statements apply together.
    */
-  upsertBootstrap(name: string, digest: string): void {
-    const run = this.#db.transaction(() => {
-      this.#db.prepare('DELETE FROM tokens WHERE digest = ? AND name <> ?').run(digest, name);
-      this.#db
-        .prepare(
-          `INSERT INTO tokens (name, role, task_queues, digest, created_at, created_by, bootstrap)
-           VALUES (?, 'admin', NULL, ?, ?, NULL, 1)
-           ON CONFLICT (name) DO UPDATE SET role = 'admin', task_queues = NULL,
-             digest = excluded.digest, created_by = NULL, bootstrap = 1`,
-        )
-        .run(name, digest, new Date().toISOString());
-    });
-    run.immediate();
+  async upsertBootstrap(name: string, digest: string): Promise<void> {
+    await this.#sql.run('DELETE FROM tokens WHERE digest = ? AND name <> ?', [digest, name]);
+    await this.#sql.run(
+      `INSERT INTO tokens (name, role, task_queues, digest, created_at, created_by, bootstrap)
+       VALUES (?, 'admin', NULL, ?, ?, NULL, 1)
+       ON CONFLICT (name) DO UPDATE SET role = 'admin', task_queues = NULL,
+         digest = excluded.digest, created_by = NULL, bootstrap = 1`,
+      [name, digest, new Date().toISOString()],
+    );
   }
 
-  delete(name: string): void {
-    this.#db.prepare('DELETE FROM tokens WHERE name = ?').run(name);
+  async delete(name: string): Promise<void> {
+    await this.#sql.run('DELETE FROM tokens WHERE name = ?', [name]);
   }
 }
 

@@ -1,16 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { Veto } from './client/types.js';
-
-export const vetoSchema = `
-CREATE TABLE IF NOT EXISTS vetoes (
-  name       TEXT NOT NULL,
-  version    TEXT NOT NULL,
-  reason     TEXT NOT NULL,
-  actor      TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (name, version)
-) STRICT;
-`;
+import type { SqlClient } from './store/sql.js';
 
 interface VetoRow {
   name: string;
@@ -22,36 +11,38 @@ interface VetoRow {
 
 /** Package versions marked bad. A lifted veto is deleted; the audit log keeps its history. */
 export class VetoTable {
-  readonly #db: Database.Database;
-  readonly #get: Database.Statement<[string, string], VetoRow>;
-  readonly #list: Database.Statement<[string], VetoRow>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
-    this.#get = db.prepare('SELECT * FROM vetoes WHERE name = ? AND version = ?');
-    this.#list = db.prepare('SELECT * FROM vetoes WHERE name = ? ORDER BY created_at, version');
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  get(name: string, version: string): Veto | undefined {
-    const row = this.#get.get(name, version);
+  async get(name: string, version: string): Promise<Veto | undefined> {
+    const row = await this.#sql.get<VetoRow>(
+      'SELECT * FROM vetoes WHERE name = ? AND version = ?',
+      [name, version],
+    );
     return row && toVeto(row);
   }
 
   /** Returns the vetoes of one package, oldest first. */
-  list(name: string): Veto[] {
-    return this.#list.all(name).map(toVeto);
+  async list(name: string): Promise<Veto[]> {
+    const rows = await this.#sql.all<VetoRow>(
+      'SELECT * FROM vetoes WHERE name = ? ORDER BY created_at, version',
+      [name],
+    );
+    return rows.map(toVeto);
   }
 
-  insert(veto: Veto): void {
-    this.#db
-      .prepare(
-        'INSERT INTO vetoes (name, version, reason, actor, created_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(veto.name, veto.version, veto.reason, veto.actor, veto.createdAt);
+  async insert(veto: Veto): Promise<void> {
+    await this.#sql.run(
+      'INSERT INTO vetoes (name, version, reason, actor, created_at) VALUES (?, ?, ?, ?, ?)',
+      [veto.name, veto.version, veto.reason, veto.actor, veto.createdAt],
+    );
   }
 
-  delete(name: string, version: string): void {
-    this.#db.prepare('DELETE FROM vetoes WHERE name = ? AND version = ?').run(name, version);
+  async delete(name: string, version: string): Promise<void> {
+    await this.#sql.run('DELETE FROM vetoes WHERE name = ? AND version = ?', [name, version]);
   }
 }
 

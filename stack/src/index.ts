@@ -7,3 +7,6 @@ export { checkTemporalServer, startTemporalDevServer } from './temporal-dev-serv
 export type { DevServerOptions, RunningDevServer } from './temporal-dev-server.js';
 export { startWorkerProcess } from './worker-process.js';
 export type { WorkerProcess, WorkerProcessOptions } from './worker-process.js';
+export { findPostgresBinDir, startPostgresServer } from './postgres-server.js';
+export type { RunningPostgres } from './postgres-server.js';
+export { testDatabaseEnv } from './test-database.js';

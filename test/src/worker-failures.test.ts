@@ -264,6 +264,7 @@ describe('worker with bad packages', () => {
       );
       const api = await startDeployApi(
         deployApiOptionsFromEnv({
+          ...stack.databaseEnv,
           DATA_DIR: stack.dataDir,
           DEPLOY_API_PORT: new URL(stack.deployApi.url).port,
           REGISTRY_URL: registry.url,

@@ -14,6 +14,7 @@ import {
   startRegistry,
   type RunningRegistry,
 } from '@activity-deploy/registry';
+import { testDatabaseEnv } from '@activity-deploy/stack';
 
 const run = promisify(execFile);
 
@@ -34,6 +35,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
   const registry = await startRegistry(resolveRegistryOptions({ dataDir, port: 0 }));
   const api = await startDeployApi(
     deployApiOptionsFromEnv({
+      ...(await testDatabaseEnv()),
       DATA_DIR: dataDir,
       DEPLOY_API_PORT: '0',
       REGISTRY_URL: registry.url,

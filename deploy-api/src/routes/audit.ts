@@ -4,11 +4,11 @@ import { authorize, requireRole } from '../auth.js';
 import type { AuditList } from '../client/types.js';
 import { ApiError } from '../errors.js';
 import { AuditQuery } from '../schemas.js';
-import type { SqliteStore } from '../sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { assertTaskQueue } from '../validation.js';
 
 export interface AuditRoutesOptions {
-  store: SqliteStore;
+  store: Store;
 }
 
 /** The audit log: every pin, unpin, rollback, veto and token change, newest first. */
@@ -53,7 +53,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async 
         }
         authorize(token, 'read', taskQueue);
       }
-      return { entries: store.audit.list({ taskQueue, limit: limit ?? 100 }) };
+      return { entries: await store.audit.list({ taskQueue, limit: limit ?? 100 }) };
     },
   );
 };

@@ -38,11 +38,11 @@ import {
   UnpinBody,
   WriteQuery,
 } from '../schemas.js';
-import type { AppendResult, RevisionDraft, SqliteStore } from '../sqlite-store.js';
+import type { AppendResult, RevisionPlan, Store } from '../store/store.js';
 import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
-  store: SqliteStore;
+  store: Store;
   resolver: RegistryResolver;
   notifier: ChangeNotifier;
   /** A worker whose latest report is older than this is left out of compatibility checks. */
@@ -100,16 +100,16 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
    * Runs a write: checks If-Match against the state inside the transaction, stores the
    * revision unless `?dryRun=true`, and wakes the long-polls of the queue.
    */
-  const write = (
+  const write = async (
     request: { headers: FastifyRequest['headers']; query: { dryRun?: boolean | undefined } },
     reply: FastifyReply,
     taskQueue: string,
-    plan: (current: TaskQueueState) => RevisionDraft | null,
-  ): WriteResult => {
+    plan: RevisionPlan,
+  ): Promise<WriteResult> => {
     const ifMatch = request.headers['if-match'];
-    const result = store.append(
+    const result = await store.append(
       taskQueue,
-      (current) => {
+      (current, tx) => {
         if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
           throw new ApiError(
             'PRECONDITION_FAILED',
@@ -118,7 +118,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
               'read the state again and retry',
           );
         }
-        return plan(current);
+        return plan(current, tx);
       },
       { dryRun: request.query.dryRun === true },
     );
@@ -155,7 +155,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
     async (request, reply) => {
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
-      let state = store.current(taskQueue);
+      let state = await store.current(taskQueue);
       let woken = false;
       const ifNoneMatch = request.headers['if-none-match'];
       const waitSeconds = request.query.wait ?? 0;
@@ -166,7 +166,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         const changed = await wait.changed;
         request.raw.off('close', wait.cancel);
         woken = changed !== null;
-        state = changed ?? store.current(taskQueue);
+        state = changed ?? (await store.current(taskQueue));
       }
       const etag = stateEtag(state);
       reply.header('etag', etag).header('cache-control', 'no-cache');
@@ -191,7 +191,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
     async (request) => {
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
-      return { taskQueue, revisions: store.revisions(taskQueue, request.query.limit ?? 100) };
+      const revisions = await store.revisions(taskQueue, request.query.limit ?? 100);
+      return { taskQueue, revisions };
     },
   );
 
@@ -227,7 +228,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const config = bodyConfig(request.body);
       const kind = parseVersionSpec(name, spec);
       if (config !== undefined) assertConfigSize(name, config);
-      const vetoed = store.vetoes.list(name).map((veto) => veto.version);
+      const vetoed = (await store.vetoes.list(name)).map((veto) => veto.version);
       const resolved = await resolver.resolve(name, spec, kind, vetoed);
       let pinned: PinnedPackage = {
         name,
@@ -236,16 +237,16 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       };
       const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
-      const result = write(request, reply, taskQueue, (current) => {
+      const result = await write(request, reply, taskQueue, async (current, tx) => {
         const existing = current.packages.find((entry) => entry.name === name);
         const settings = existing ? settingsOf(existing) : {};
         if (config !== undefined) settings.config = config;
         pinned = withSettings(pinned, settings);
         if (existing && samePin(existing, pinned)) return null;
         // Checked again here, because a veto may have arrived while the registry was resolving.
-        assertNotVetoed(store, pinned, spec);
-        assertNoActivityClash(store, current, pinned, declared);
-        assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
+        await assertNotVetoed(tx, pinned, spec);
+        await assertNoActivityClash(tx, current, pinned, declared);
+        await assertCompatible(tx, taskQueue, pinned, resolved, staleAfterMs);
         return {
           action: 'pin',
           actor,
@@ -303,7 +304,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         );
       }
       if (config !== undefined) assertConfigSize(name, config);
-      const result = write(request, reply, taskQueue, (current) => {
+      const result = await write(request, reply, taskQueue, (current) => {
         const existing = current.packages.find((entry) => entry.name === name);
         if (!existing) {
           throw new ApiError(
@@ -355,7 +356,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const result = write(request, reply, taskQueue, (current) => {
+      const result = await write(request, reply, taskQueue, (current) => {
         if (!current.packages.some((entry) => entry.name === name)) {
           throw new ApiError(
             'PACKAGE_NOT_PINNED',
@@ -399,7 +400,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const requested = request.body?.revision;
-      const result = write(request, reply, taskQueue, (current) => {
+      const result = await write(request, reply, taskQueue, async (current, tx) => {
         const target = requested ?? current.revision - 1;
         if (requested === undefined && target < 1) {
           throw new ApiError(
@@ -408,7 +409,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
               'one to roll back to; pin a version instead',
           );
         }
-        const record = store.revision(taskQueue, target);
+        const record = await tx.revision(taskQueue, target);
         if (!record) {
           throw new ApiError(
             'REVISION_NOT_FOUND',
@@ -417,7 +418,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           );
         }
         if (samePackages(record.packages, current.packages)) return null;
-        assertNoVetoedPackages(store, taskQueue, target, record.packages);
+        await assertNoVetoedPackages(tx, taskQueue, target, record.packages);
         return {
           action: 'rollback',
           actor,

@@ -5,10 +5,10 @@ import { requireRole, tokenDigest } from '../auth.js';
 import type { CreatedToken, TokenInfo, TokenRole } from '../client/types.js';
 import { ApiError } from '../errors.js';
 import { CreateTokenBody, TokenParams, UnpinBody } from '../schemas.js';
-import type { SqliteStore } from '../sqlite-store.js';
+import type { Store } from '../store/store.js';
 
 export interface TokenRoutesOptions {
-  store: SqliteStore;
+  store: Store;
 }
 
 const adminErrors = {
@@ -64,15 +64,15 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
         createdBy: request.actor,
         bootstrap: false,
       };
-      store.transaction(() => {
-        if (store.tokens.get(name)) {
+      await store.transaction(async (tx) => {
+        if (await tx.tokens.get(name)) {
           throw new ApiError(
             'TOKEN_EXISTS',
             `a token named ${name} already exists; choose another name or delete it first`,
           );
         }
-        store.tokens.insert(info, tokenDigest(secret));
-        store.audit.record(
+        await tx.tokens.insert(info, tokenDigest(secret));
+        await tx.audit.record(
           {
             actor: request.actor,
             action: 'token-create',
@@ -102,7 +102,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
       },
       onRequest: requireAdmin,
     },
-    async () => ({ tokens: store.tokens.list() }),
+    async () => ({ tokens: await store.tokens.list() }),
   );
 
   app.delete(
@@ -129,8 +129,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
     },
     async (request) => {
       const { name } = request.params;
-      const deleted = store.transaction(() => {
-        const existing = store.tokens.get(name);
+      const deleted = await store.transaction(async (tx) => {
+        const existing = await tx.tokens.get(name);
         if (!existing) {
           throw new ApiError(
             'TOKEN_NOT_FOUND',
@@ -144,8 +144,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
               'change that setting and restart the deploy API to replace it',
           );
         }
-        store.tokens.delete(name);
-        store.audit.record({
+        await tx.tokens.delete(name);
+        await tx.audit.record({
           actor: request.actor,
           action: 'token-delete',
           taskQueue: null,

@@ -2,14 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireRole } from '../auth.js';
 import type { ChangeNotifier } from '../change-notifier.js';
-import type { TaskQueueState, Veto, VetoResult } from '../client/types.js';
+import type {
+  PinnedPackage,
+  RevisionRecord,
+  TaskQueueState,
+  Veto,
+  VetoResult,
+} from '../client/types.js';
 import { ApiError } from '../errors.js';
 import { LiftVetoBody, VetoBody } from '../schemas.js';
-import type { RevisionDraft, SqliteStore } from '../sqlite-store.js';
+import type { RevisionDraft, Store } from '../store/store.js';
 import { assertExactVersion, assertPackageName } from '../validation.js';
 
 export interface VetoRoutesOptions {
-  store: SqliteStore;
+  store: Store;
   notifier: ChangeNotifier;
 }
 
@@ -41,15 +47,20 @@ function packageName(params: { scope?: string; name: string }): string {
  * newest earlier revision that contains no vetoed version, or when there is none, an unpin
  * of the package.
  */
-function planVetoRemoval(store: SqliteStore, current: TaskQueueState, veto: Veto): RevisionDraft {
+async function planVetoRemoval(
+  store: Store,
+  current: TaskQueueState,
+  veto: Veto,
+): Promise<RevisionDraft> {
   const reason = `veto of ${veto.name}@${veto.version}: ${veto.reason}`;
-  const earlier = store
-    .revisions(current.taskQueue, current.revision)
-    .find(
-      (record) =>
-        record.revision < current.revision &&
-        !record.packages.some((entry) => store.vetoes.get(entry.name, entry.version)),
-    );
+  let earlier: RevisionRecord | undefined;
+  for (const record of await store.revisions(current.taskQueue, current.revision)) {
+    if (record.revision >= current.revision) continue;
+    if (!(await containsVetoed(store, record.packages))) {
+      earlier = record;
+      break;
+    }
+  }
   if (earlier) {
     return {
       action: 'rollback',
@@ -68,6 +79,13 @@ function planVetoRemoval(store: SqliteStore, current: TaskQueueState, veto: Veto
     package: { name: veto.name, spec: null },
     rollbackTo: null,
   };
+}
+
+async function containsVetoed(store: Store, packages: readonly PinnedPackage[]): Promise<boolean> {
+  for (const entry of packages) {
+    if (await store.vetoes.get(entry.name, entry.version)) return true;
+  }
+  return false;
 }
 
 /** Vetoes of package versions: mark a version bad, take it off every queue, lift the mark. */
@@ -93,8 +111,8 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
     const { version } = request.params;
     assertExactVersion(name, version);
     const changedStates: TaskQueueState[] = [];
-    const result = store.transaction((): VetoResult => {
-      const existing = store.vetoes.get(name, version);
+    const result = await store.transaction(async (tx): Promise<VetoResult> => {
+      const existing = await tx.vetoes.get(name, version);
       if (existing) {
         throw new ApiError(
           'VERSION_VETOED',
@@ -109,8 +127,8 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
         actor: request.actor,
         createdAt: new Date().toISOString(),
       };
-      store.vetoes.insert(record);
-      store.audit.record(
+      await tx.vetoes.insert(record);
+      await tx.audit.record(
         {
           actor: record.actor,
           action: 'veto',
@@ -122,13 +140,14 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
         },
         record.createdAt,
       );
-      const rolledBack = store.queuesRunning(name, version).map((taskQueue) => {
-        const appended = store.append(taskQueue, (current) =>
-          planVetoRemoval(store, current, record),
+      const rolledBack: VetoResult['rolledBack'] = [];
+      for (const taskQueue of await tx.queuesRunning(name, version)) {
+        const appended = await tx.append(taskQueue, (current) =>
+          planVetoRemoval(tx, current, record),
         );
         changedStates.push(appended.state);
-        return { taskQueue, revision: appended.state.revision };
-      });
+        rolledBack.push({ taskQueue, revision: appended.state.revision });
+      }
       return { ...record, rolledBack };
     });
     for (const state of changedStates) notifier.notify(state);
@@ -148,16 +167,16 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
     const name = packageName(request.params);
     const { version } = request.params;
     assertExactVersion(name, version);
-    const lifted = store.transaction(() => {
-      const existing = store.vetoes.get(name, version);
+    const lifted = await store.transaction(async (tx) => {
+      const existing = await tx.vetoes.get(name, version);
       if (!existing) {
         throw new ApiError(
           'VETO_NOT_FOUND',
           `${name}@${version} is not vetoed; list vetoes with GET /v1/packages/${name}/vetoes`,
         );
       }
-      store.vetoes.delete(name, version);
-      store.audit.record({
+      await tx.vetoes.delete(name, version);
+      await tx.audit.record({
         actor: request.actor,
         action: 'veto-lift',
         taskQueue: null,
@@ -221,7 +240,7 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
   };
   const listVetoes = async (request: { params: { scope?: string; name: string } }) => {
     const name = packageName(request.params);
-    return { name, vetoes: store.vetoes.list(name) };
+    return { name, vetoes: await store.vetoes.list(name) };
   };
   app.get(
     '/v1/packages/:name/vetoes',

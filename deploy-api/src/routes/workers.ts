@@ -3,11 +3,11 @@ import { Type } from '@sinclair/typebox';
 import { requireRole } from '../auth.js';
 import type { WorkerList } from '../client/types.js';
 import { ApiError } from '../errors.js';
-import type { SqliteStore } from '../sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { assertTaskQueue } from '../validation.js';
 
 export interface WorkerRoutesOptions {
-  store: SqliteStore;
+  store: Store;
   /** A worker whose latest report is older than this is listed as stale. */
   staleAfterMs: number;
 }
@@ -90,7 +90,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
             '":", "@" or "-", starting with a letter or digit',
         );
       }
-      store.saveWorkerReport(taskQueue, workerId, request.body, new Date());
+      await store.saveWorkerReport(taskQueue, workerId, request.body, new Date());
       return reply.code(204).send(null);
     },
   );
@@ -116,7 +116,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const now = Date.now();
-      const workers = store.workerReports(taskQueue).map((entry) => ({
+      const workers = (await store.workerReports(taskQueue)).map((entry) => ({
         ...entry.report,
         workerId: entry.workerId,
         reportedAt: entry.reportedAt,

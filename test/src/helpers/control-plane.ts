@@ -12,6 +12,7 @@ import {
   startRegistry,
   type RunningRegistry,
 } from '@activity-deploy/registry';
+import { testDatabaseEnv } from '@activity-deploy/stack';
 
 /** The registry and the deploy API alone, for tests that need no worker or Temporal. */
 export interface ControlPlane {
@@ -31,15 +32,23 @@ export interface ControlPlane {
     },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   restartApi(): Promise<void>;
+  /**
+   * Starts one more deploy API on the same data folder and database, as a second
+   * replica; the caller closes it.
+   */
+  startReplica(): Promise<RunningDeployApi>;
   close(): Promise<void>;
 }
 
 export async function startControlPlane(): Promise<ControlPlane> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'activity-deploy-api-'));
   const registry = await startRegistry(resolveRegistryOptions({ dataDir, port: 0 }));
+  // Chosen once, so that a restarted API finds the state of the one before it.
+  const databaseEnv = await testDatabaseEnv();
   const startApi = () =>
     startDeployApi(
       deployApiOptionsFromEnv({
+        ...databaseEnv,
         DATA_DIR: dataDir,
         DEPLOY_API_PORT: '0',
         REGISTRY_URL: registry.url,
@@ -70,6 +79,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
         headers: response.headers,
       };
     },
+    startReplica: startApi,
     async restartApi() {
       await plane.api.close();
       plane.api = await startApi();

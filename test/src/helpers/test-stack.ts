@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeployApiClient } from '@activity-deploy/deploy-api/client';
-import { freePort, startStack, type RunningStack } from '@activity-deploy/stack';
+import { freePort, startStack, testDatabaseEnv, type RunningStack } from '@activity-deploy/stack';
 import type { WorkerStatus } from '@activity-deploy/worker';
 
 const run = promisify(execFile);
@@ -14,6 +14,8 @@ export interface TestStack extends RunningStack {
   dataDir: string;
   taskQueue: string;
   client: DeployApiClient;
+  /** Database settings of the deploy API, for a test that starts it again. */
+  databaseEnv: { DEPLOY_API_DATABASE_URL?: string };
   /** Worker log file, for reading after a failure. */
   workerLog: string;
   workerStatus(): Promise<WorkerStatus>;
@@ -42,6 +44,7 @@ export async function startTestStack(
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'activity-deploy-test-'));
   const taskQueue = options.taskQueue ?? `test-${path.basename(dataDir).slice(-6)}`;
   const workerLog = path.join(dataDir, 'worker.log');
+  const databaseEnv = await testDatabaseEnv();
   const logFd = openSync(workerLog, 'a');
   const stack = await startStack({
     dataDir,
@@ -63,7 +66,7 @@ export async function startTestStack(
       ...options.workerEnv,
     },
     workerStdio: logFd,
-    deployApiEnv: options.deployApiEnv ?? {},
+    deployApiEnv: { ...databaseEnv, ...options.deployApiEnv },
     log: () => undefined,
   });
   closeSync(logFd);
@@ -72,6 +75,7 @@ export async function startTestStack(
     ...stack,
     dataDir,
     taskQueue,
+    databaseEnv,
     client,
     workerLog,
     workerStatus: async () => {
