@@ -6,6 +6,7 @@ import {
   type CommandSpec,
 } from './command.js';
 import { auditCommand } from './commands/audit.js';
+import { configureCommand } from './commands/configure.js';
 import { historyCommand } from './commands/history.js';
 import { statusCommand } from './commands/status.js';
 import { tokensCreateCommand, tokensDeleteCommand, tokensListCommand } from './commands/tokens.js';
@@ -18,6 +19,7 @@ export const commands: readonly CommandSpec[] = [
   pinCommand,
   unpinCommand,
   rollbackCommand,
+  configureCommand,
   historyCommand,
   statusCommand,
   vetoCommand,

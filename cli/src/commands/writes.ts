@@ -12,7 +12,7 @@ import {
 import { ExitCode } from '../exit-codes.js';
 import { diffLines, packageLines } from '../format.js';
 
-const writeOptions: Record<string, OptionSpec> = {
+export const writeOptions: Record<string, OptionSpec> = {
   reason: { type: 'string', valueName: 'R', description: 'reason recorded in the history' },
   'if-match': {
     type: 'string',
@@ -27,7 +27,7 @@ const writeOptions: Record<string, OptionSpec> = {
   },
 };
 
-function guard(context: CommandContext, command: string) {
+export function guard(context: CommandContext, command: string) {
   return {
     ifMatch: etagOption(context.values, command),
     dryRun: context.values['dry-run'] === true,
@@ -42,7 +42,11 @@ interface WriteWording {
 }
 
 /** Prints a write's result: what changed, or that nothing did. */
-function report(context: CommandContext, result: WriteResult, wording: WriteWording): number {
+export function report(
+  context: CommandContext,
+  result: WriteResult,
+  wording: WriteWording,
+): number {
   if (context.json) {
     printJson(context, result);
     return ExitCode.ok;
