@@ -8,8 +8,12 @@
 //     serving a body of the same size, each for DURATION_SECONDS with autocannon.
 // The API and the plain server run in child processes; the watchers, the registry and
 // autocannon run in this one, so the two processes share the machine's cores.
+// DATABASE=postgres runs the API on a throwaway PostgreSQL server and adds a second API
+// process on the same database, as a replica: the pins go through it, so every watcher
+// is woken by LISTEN/NOTIFY from the other process.
 //   node bench/dist/src/long-poll-watchers.js
 //   WATCHERS=2000 ROUNDS=1 DURATION_SECONDS=3 node bench/dist/src/long-poll-watchers.js
+//   DATABASE=postgres node bench/dist/src/long-poll-watchers.js
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -18,9 +22,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createPostgresDatabase } from '@activity-deploy/deploy-api';
 import { DeployApiClient } from '@activity-deploy/deploy-api/client';
 import { resolveRegistryOptions, startRegistry } from '@activity-deploy/registry';
-import { freePort } from '@activity-deploy/stack';
+import {
+  findPostgresBinDir,
+  freePort,
+  startPostgresServer,
+  type RunningPostgres,
+} from '@activity-deploy/stack';
 import autocannon from 'autocannon';
 import { writeSection } from './lib/report.js';
 
@@ -44,6 +54,10 @@ const durationSeconds = readCount('DURATION_SECONDS', 10);
 const connections = readCount('CONNECTIONS', 50);
 /** Time after the last long-poll is sent for the API to read them all, before the pin. */
 const settleMs = readCount('SETTLE_MS', 3000);
+const database = process.env.DATABASE ?? 'sqlite';
+if (database !== 'sqlite' && database !== 'postgres') {
+  throw new Error(`invalid DATABASE ${JSON.stringify(database)}: expected sqlite or postgres`);
+}
 const taskQueue = 'bench-watchers';
 const packageName = '@bench/watched';
 
@@ -60,24 +74,43 @@ async function main(): Promise<void> {
     resolveRegistryOptions({ dataDir, host: '127.0.0.1', port: 0 }),
   );
   const token = randomBytes(24).toString('base64url');
-  const apiPort = await freePort();
-  const api = startChild('deploy-api/dist/src/main.js', {
+  let postgres: RunningPostgres | undefined;
+  const apiEnv: Record<string, string> = {
     DATA_DIR: dataDir,
-    DEPLOY_API_PORT: String(apiPort),
     DEPLOY_API_TOKEN: token,
     REGISTRY_URL: registry.url,
     LOG_LEVEL: 'warn',
+  };
+  if (database === 'postgres') {
+    const binDir = await findPostgresBinDir();
+    if (!binDir) throw new Error('DATABASE=postgres: PostgreSQL is not installed; set PG_BIN_DIR');
+    postgres = await startPostgresServer({ binDir });
+    apiEnv.DEPLOY_API_DATABASE_URL = await createPostgresDatabase(postgres.url, 'bench');
+  }
+  const apiPort = await freePort();
+  const api = startChild('deploy-api/dist/src/main.js', {
+    ...apiEnv,
+    DEPLOY_API_PORT: String(apiPort),
   });
+  // On PostgreSQL, writes go through a second API process, so that the watchers' process
+  // learns of them only through the database.
+  const writerPort = database === 'postgres' ? await freePort() : apiPort;
+  const writer =
+    database === 'postgres'
+      ? startChild('deploy-api/dist/src/main.js', { ...apiEnv, DEPLOY_API_PORT: String(writerPort) })
+      : undefined;
   const plainPort = await freePort();
   const plain = startChild('bench/dist/src/plain-fastify-server.js', {
     PORT: String(plainPort),
   });
   const apiUrl = `http://127.0.0.1:${apiPort}/`;
   try {
+    const writerUrl = `http://127.0.0.1:${writerPort}/`;
     await waitForHealth(`${apiUrl}healthz`);
+    await waitForHealth(`${writerUrl}healthz`);
     await waitForHealth(`http://127.0.0.1:${plainPort}/plain`);
     await publish(registry.url, registry.publisherToken, ['1.0.0', '1.0.1']);
-    const deploy = new DeployApiClient({ url: apiUrl, token });
+    const deploy = new DeployApiClient({ url: writerUrl, token });
     await deploy.pin(taskQueue, packageName, '1.0.0');
 
     const watchRows = await measureWatchers(apiUrl, deploy);
@@ -85,8 +118,10 @@ async function main(): Promise<void> {
     await report(watchRows, throughputRows);
   } finally {
     api.kill('SIGTERM');
+    writer?.kill('SIGTERM');
     plain.kill('SIGTERM');
     await registry.close();
+    await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -200,8 +235,24 @@ async function measureThroughput(apiUrl: string, plainUrl: string): Promise<stri
 
 async function report(watchRows: string[], throughputRows: string[]): Promise<void> {
   const command =
+    `${database === 'postgres' ? 'DATABASE=postgres ' : ''}` +
     `WATCHERS=${watchers} ROUNDS=${rounds} DURATION_SECONDS=${durationSeconds} ` +
     `CONNECTIONS=${connections} node bench/dist/src/long-poll-watchers.js`;
+  const setup =
+    database === 'postgres'
+      ? `${watchers} watchers each hold a long-poll (\`If-None-Match\` with the current ETag, ` +
+        '`?wait=60`) on one task queue of one deploy API process on PostgreSQL. A pin through a ' +
+        'second API process on the same database then changes the queue, and the first process ' +
+        'learns of it by LISTEN/NOTIFY. Times run from the start of the pin request, which ' +
+        'includes resolving the version against the registry, to the arrival of each ' +
+        "watcher's response in the client process. PostgreSQL, both API processes, the " +
+        'watchers, the registry and the load generator share the two cores.'
+      : `${watchers} watchers each hold a long-poll (\`If-None-Match\` with the current ETag, ` +
+        '`?wait=60`) on one task queue of one deploy API process. A pin then changes the ' +
+        'queue. Times run from the start of the pin request, which includes resolving the ' +
+        "version against the registry, to the arrival of each watcher's response in the client " +
+        'process. The API runs in its own process; the watchers, the registry and the load ' +
+        'generator share the other core.';
   const watchTable = [
     '| round | watchers | got the new revision | failed | pin request ms | median ms | p99 ms | last ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -214,16 +265,13 @@ async function report(watchRows: string[], throughputRows: string[]): Promise<vo
   ].join('\n');
   console.log(`${watchTable}\n\n${throughputTable}`);
   await writeSection(
-    'Deploy API: long-poll watchers and conditional GETs',
+    database === 'postgres'
+      ? 'Deploy API on PostgreSQL: long-poll watchers woken through a replica'
+      : 'Deploy API: long-poll watchers and conditional GETs',
     [
       `Command: \`npm run build && ${command}\`. ${await machineLine()}`,
       '',
-      `${watchers} watchers each hold a long-poll (\`If-None-Match\` with the current ETag, ` +
-        '`?wait=60`) on one task queue of one deploy API process. A pin then changes the ' +
-        'queue. Times run from the start of the pin request, which includes resolving the ' +
-        "version against the registry, to the arrival of each watcher's response in the client " +
-        'process. The API runs in its own process; the watchers, the registry and the load ' +
-        'generator share the other core.',
+      setup,
       '',
       watchTable,
       '',
