@@ -97,7 +97,10 @@ async function main(): Promise<void> {
   const writerPort = database === 'postgres' ? await freePort() : apiPort;
   const writer =
     database === 'postgres'
-      ? startChild('deploy-api/dist/src/main.js', { ...apiEnv, DEPLOY_API_PORT: String(writerPort) })
+      ? startChild('deploy-api/dist/src/main.js', {
+          ...apiEnv,
+          DEPLOY_API_PORT: String(writerPort),
+        })
       : undefined;
   const plainPort = await freePort();
   const plain = startChild('bench/dist/src/plain-fastify-server.js', {
@@ -117,9 +120,8 @@ async function main(): Promise<void> {
     const throughputRows = await measureThroughput(apiUrl, `http://127.0.0.1:${plainPort}/plain`);
     await report(watchRows, throughputRows);
   } finally {
-    api.kill('SIGTERM');
-    writer?.kill('SIGTERM');
-    plain.kill('SIGTERM');
+    // The API processes go first, so that stopping PostgreSQL ends no open connection.
+    await Promise.all([stopChild(api), writer && stopChild(writer), stopChild(plain)]);
     await registry.close();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -138,6 +140,8 @@ async function measureWatchers(apiUrl: string, deploy: DeployApiClient): Promise
     const answers: Promise<WatchResult>[] = [];
     for (let i = 0; i < watchers; i += 1) {
       const { written, answer } = longPoll(apiUrl, etag, agent);
+      // Counted as failed below; without a handler now, a reset would end the script.
+      answer.catch(() => undefined);
       sent.push(written);
       answers.push(answer);
     }
@@ -329,8 +333,17 @@ function startChild(script: string, env: Record<string, string>): ChildProcess {
   return child;
 }
 
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 async function waitForHealth(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
+  // 60 s, because two API processes and PostgreSQL starting together on two loaded cores
+  // took more than 10 s.
+  for (let attempt = 0; attempt < 600; attempt += 1) {
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -338,7 +351,7 @@ async function waitForHealth(url: string): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${url} did not respond within 10 s`);
+  throw new Error(`${url} did not respond within 60 s`);
 }
 
 main().catch((error: unknown) => {

@@ -59,8 +59,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           kind: 'postgres',
           connectionString: options.databaseUrl,
           poolMax: options.databasePoolMax ?? 10,
+          // node-postgres attaches the client to some errors; log only what names the cause.
           onError: (error, context) =>
-            app.log.error({ err: error, context }, 'database connection failed'),
+            app.log.error(
+              { err: { message: error.message, code: (error as { code?: string }).code }, context },
+              'database connection failed',
+            ),
         },
   );
   app.addHook('onClose', async () => store.close());
