@@ -7,6 +7,14 @@ import {
 } from './command.js';
 import { auditCommand } from './commands/audit.js';
 import { historyCommand } from './commands/history.js';
+import {
+  rolloutAbortCommand,
+  rolloutPauseCommand,
+  rolloutPromoteCommand,
+  rolloutResumeCommand,
+  rolloutStartCommand,
+  rolloutStatusCommand,
+} from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
 import { tokensCreateCommand, tokensDeleteCommand, tokensListCommand } from './commands/tokens.js';
 import { unvetoCommand, vetoCommand, vetoesCommand } from './commands/vetoes.js';
@@ -20,6 +28,12 @@ export const commands: readonly CommandSpec[] = [
   rollbackCommand,
   historyCommand,
   statusCommand,
+  rolloutStartCommand,
+  rolloutStatusCommand,
+  rolloutPauseCommand,
+  rolloutResumeCommand,
+  rolloutPromoteCommand,
+  rolloutAbortCommand,
   vetoCommand,
   unvetoCommand,
   vetoesCommand,
@@ -50,6 +64,10 @@ function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } {
   if (first === 'tokens') {
     const detail = second ? `unknown command "tokens ${second}"` : 'missing tokens subcommand';
     throw new UsageError(`${detail}: use tokens create, tokens list or tokens delete`);
+  }
+  if (first === 'rollout') {
+    const detail = second ? `unknown command "rollout ${second}"` : 'missing rollout subcommand';
+    throw new UsageError(`${detail}: use rollout start, status, pause, resume, promote or abort`);
   }
   throw new UsageError(`unknown command ${JSON.stringify(first)}`);
 }

@@ -1,4 +1,5 @@
 import type { TaskQueueState } from './client/types.js';
+import { stateEtag } from './state-etag.js';
 
 /** An open wait for a change, as `waitForChange` returns it. */
 export interface ChangeWait {
@@ -9,12 +10,13 @@ export interface ChangeWait {
 }
 
 interface Waiter {
-  knownRevision: number;
+  knownEtag: string;
   finish: (state: TaskQueueState | null) => void;
 }
 
 /**
- * Wakes long-polling readers of a task queue when a write creates a revision, handing
+ * Wakes long-polling readers of a task queue when its state changes (a write creates a
+ * revision, or a rollout moves), handing
  * each the new state so that thousands of readers do not each read the database.
  * The notifier is in-process: with several API replicas each one only wakes its own
  * readers.
@@ -38,17 +40,18 @@ export class ChangeNotifier {
   notify(state: TaskQueueState): void {
     const waiters = this.#waiters.get(state.taskQueue);
     if (!waiters) return;
+    const etag = stateEtag(state);
     // Deleting the visited entry while iterating a Set is safe.
     for (const waiter of waiters) {
-      if (waiter.knownRevision !== state.revision) waiter.finish(state);
+      if (waiter.knownEtag !== etag) waiter.finish(state);
     }
   }
 
   /**
-   * Waits until the queue gets a revision other than `knownRevision`, for at most
+   * Waits until the queue gets a state whose ETag is not `knownEtag`, for at most
    * `timeoutMs`. Call `cancel` when the client goes away.
    */
-  waitForChange(taskQueue: string, knownRevision: number, timeoutMs: number): ChangeWait {
+  waitForChange(taskQueue: string, knownEtag: string, timeoutMs: number): ChangeWait {
     let waiters = this.#waiters.get(taskQueue);
     if (!waiters) {
       waiters = new Set();
@@ -70,7 +73,7 @@ export class ChangeNotifier {
         resolve(state);
       };
     });
-    const waiter: Waiter = { knownRevision, finish };
+    const waiter: Waiter = { knownEtag, finish };
     queueWaiters.add(waiter);
     if (this.#closed) finish(null);
     return { changed, cancel: () => finish(null) };

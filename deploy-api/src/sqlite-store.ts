@@ -7,6 +7,7 @@ import type {
   TaskQueueState,
   WorkerReport,
 } from './client/types.js';
+import { RolloutTable, rolloutSchema } from './rollout-table.js';
 import { TokenTable, tokenSchema } from './token-table.js';
 import { VetoTable, vetoSchema } from './veto-table.js';
 
@@ -35,7 +36,8 @@ export interface AppendResult {
   dryRun: boolean;
 }
 
-const schemaVersion = 3;
+// Version 4 added the rollouts table; CREATE TABLE IF NOT EXISTS adds it to a version 3 file.
+const schemaVersion = 4;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -69,6 +71,7 @@ CREATE TABLE IF NOT EXISTS declared_activities (
 ${tokenSchema}
 ${vetoSchema}
 ${auditSchema}
+${rolloutSchema}
 `;
 
 interface RevisionRow {
@@ -92,6 +95,7 @@ export class SqliteStore {
   readonly tokens: TokenTable;
   readonly vetoes: VetoTable;
   readonly audit: AuditLog;
+  readonly rollouts: RolloutTable;
   readonly #latest: Database.Statement<[string], RevisionRow>;
   readonly #byNumber: Database.Statement<[string, number], RevisionRow>;
   readonly #list: Database.Statement<[string, number], RevisionRow>;
@@ -105,6 +109,7 @@ export class SqliteStore {
     this.tokens = new TokenTable(this.#db);
     this.vetoes = new VetoTable(this.#db);
     this.audit = new AuditLog(this.#db);
+    this.rollouts = new RolloutTable(this.#db);
     const columns =
       'revision, action, actor, reason, created_at, packages, package_name, package_spec, rollback_to';
     this.#latest = this.#db.prepare(

@@ -7,6 +7,7 @@ import type {
   PackageDiff,
   PackageSettings,
   PinnedPackage,
+  RolloutRequest,
   TaskQueueState,
   WriteResult,
 } from '../client/types.js';
@@ -27,6 +28,7 @@ import {
   parseDeclaredActivities,
 } from '../pin-checks.js';
 import type { RegistryResolver } from '../registry-resolver.js';
+import type { RolloutController } from '../rollout-control.js';
 import {
   ConfigureBody,
   HistoryQuery,
@@ -39,12 +41,14 @@ import {
   WriteQuery,
 } from '../schemas.js';
 import type { AppendResult, RevisionDraft, SqliteStore } from '../sqlite-store.js';
+import { etagMatches, stateEtag } from '../state-etag.js';
 import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
   store: SqliteStore;
   resolver: RegistryResolver;
   notifier: ChangeNotifier;
+  rollouts: RolloutController;
   /** A worker whose latest report is older than this is left out of compatibility checks. */
   staleAfterMs: number;
 }
@@ -77,55 +81,73 @@ const writeErrorResponses = {
   413: Type.Ref('Error'),
 };
 
-/** Returns the strong ETag of a state. Revisions only grow, so the number identifies the state. */
-export function stateEtag(state: TaskQueueState): string {
-  return `"r${state.revision}"`;
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((candidate) => {
-    const trimmed = candidate.trim();
-    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
-  });
-}
+export { stateEtag } from '../state-etag.js';
 
 export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> = async (
   app,
-  { store, resolver, notifier, staleAfterMs },
+  { store, resolver, notifier, rollouts, staleAfterMs },
 ) => {
   const requireDeploy = requireRole(store.tokens, 'deploy');
 
   /**
-   * Runs a write: checks If-Match against the state inside the transaction, stores the
-   * revision unless `?dryRun=true`, and wakes the long-polls of the queue.
+   * Runs a write: rejects it while a rollout runs, checks If-Match against the state
+   * inside the transaction, stores the revision unless `?dryRun=true`, starts the
+   * rollout that the body asks for in the same transaction, and wakes the long-polls of
+   * the queue.
    */
   const write = (
-    request: { headers: FastifyRequest['headers']; query: { dryRun?: boolean | undefined } },
+    request: {
+      headers: FastifyRequest['headers'];
+      query: { dryRun?: boolean | undefined };
+      actor: string;
+    },
     reply: FastifyReply,
     taskQueue: string,
     plan: (current: TaskQueueState) => RevisionDraft | null,
+    rolloutRequest?: RolloutRequest,
   ): WriteResult => {
     const ifMatch = request.headers['if-match'];
-    const result = store.append(
-      taskQueue,
-      (current) => {
-        if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
-          throw new ApiError(
-            'PRECONDITION_FAILED',
-            `task queue ${taskQueue} is at revision ${current.revision} (ETag ` +
-              `${stateEtag(current)}), which does not match If-Match ${ifMatch}; ` +
-              'read the state again and retry',
-          );
-        }
-        return plan(current);
-      },
-      { dryRun: request.query.dryRun === true },
-    );
-    if (result.record && !result.dryRun) notifier.notify(result.state);
-    if (!result.dryRun) reply.header('etag', stateEtag(result.state));
+    const dryRun = request.query.dryRun === true;
+    if (rolloutRequest) rollouts.validateRequest(rolloutRequest);
+    const { result, rollout } = store.transaction(() => {
+      const appended = store.append(
+        taskQueue,
+        (current) => {
+          rollouts.assertNoRollout(taskQueue);
+          if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
+            throw new ApiError(
+              'PRECONDITION_FAILED',
+              `task queue ${taskQueue} is at revision ${current.revision} (ETag ` +
+                `${stateEtag(current)}), which does not match If-Match ${ifMatch}; ` +
+                'read the state again and retry',
+            );
+          }
+          return plan(current);
+        },
+        { dryRun },
+      );
+      const started =
+        rolloutRequest && appended.record
+          ? rollouts.begin(
+              taskQueue,
+              rolloutRequest,
+              { stable: appended.previous.revision, candidate: appended.state.revision },
+              request.actor,
+              dryRun,
+            )
+          : undefined;
+      return { result: appended, rollout: started };
+    });
+    const state: TaskQueueState = rollout
+      ? { ...result.state, rollout: { ...rollout, stablePackages: result.previous.packages } }
+      : result.state;
+    if (result.record && !result.dryRun) {
+      if (rollout) rollouts.started(rollout);
+      notifier.notify(state);
+    }
+    if (!result.dryRun) reply.header('etag', stateEtag(state));
     return {
-      ...result.state,
+      ...state,
       changed: result.record !== null,
       dryRun: result.dryRun,
       diff: diffPackages(result),
@@ -155,18 +177,18 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
     async (request, reply) => {
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
-      let state = store.current(taskQueue);
+      let state = rollouts.readState(taskQueue);
       let woken = false;
       const ifNoneMatch = request.headers['if-none-match'];
       const waitSeconds = request.query.wait ?? 0;
       if (waitSeconds > 0 && etagMatches(ifNoneMatch, stateEtag(state))) {
         // The listener goes as soon as the wait ends: a close after the response is normal.
-        const wait = notifier.waitForChange(taskQueue, state.revision, waitSeconds * 1000);
+        const wait = notifier.waitForChange(taskQueue, stateEtag(state), waitSeconds * 1000);
         request.raw.once('close', wait.cancel);
         const changed = await wait.changed;
         request.raw.off('close', wait.cancel);
         woken = changed !== null;
-        state = changed ?? store.current(taskQueue);
+        state = changed ?? rollouts.readState(taskQueue);
       }
       const etag = stateEtag(state);
       reply.header('etag', etag).header('cache-control', 'no-cache');
@@ -236,26 +258,32 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       };
       const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
-      const result = write(request, reply, taskQueue, (current) => {
-        const existing = current.packages.find((entry) => entry.name === name);
-        const settings = existing ? settingsOf(existing) : {};
-        if (config !== undefined) settings.config = config;
-        pinned = withSettings(pinned, settings);
-        if (existing && samePin(existing, pinned)) return null;
-        // Checked again here, because a veto may have arrived while the registry was resolving.
-        assertNotVetoed(store, pinned, spec);
-        assertNoActivityClash(store, current, pinned, declared);
-        assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
-        return {
-          action: 'pin',
-          actor,
-          reason: reason ?? null,
-          packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
-          package: { name, spec },
-          rollbackTo: null,
-          declaredActivities: declared && { name, version: pinned.version, activities: declared },
-        };
-      });
+      const result = write(
+        request,
+        reply,
+        taskQueue,
+        (current) => {
+          const existing = current.packages.find((entry) => entry.name === name);
+          const settings = existing ? settingsOf(existing) : {};
+          if (config !== undefined) settings.config = config;
+          pinned = withSettings(pinned, settings);
+          if (existing && samePin(existing, pinned)) return null;
+          // Checked again here, because a veto may have arrived while the registry was resolving.
+          assertNotVetoed(store, pinned, spec);
+          assertNoActivityClash(store, current, pinned, declared);
+          assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
+          return {
+            action: 'pin',
+            actor,
+            reason: reason ?? null,
+            packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
+            package: { name, spec },
+            rollbackTo: null,
+            declaredActivities: declared && { name, version: pinned.version, activities: declared },
+          };
+        },
+        request.body.rollout,
+      );
       request.log.info(
         {
           taskQueue,
@@ -303,30 +331,36 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         );
       }
       if (config !== undefined) assertConfigSize(name, config);
-      const result = write(request, reply, taskQueue, (current) => {
-        const existing = current.packages.find((entry) => entry.name === name);
-        if (!existing) {
-          throw new ApiError(
-            'PACKAGE_NOT_PINNED',
-            `package ${name} is not pinned on task queue ${taskQueue} (revision ` +
-              `${current.revision}); pin a version first`,
-          );
-        }
-        const settings: PackageSettings = settingsOf(existing);
-        if (config !== undefined) settings.config = config;
-        if (disabled !== undefined) settings.disabled = disabled;
-        if (disabledActivities !== undefined) settings.disabledActivities = disabledActivities;
-        const configured = withSettings(existing, settings);
-        if (samePin(existing, configured)) return null;
-        return {
-          action: 'configure',
-          actor,
-          reason: reason ?? null,
-          packages: [...current.packages.filter((entry) => entry.name !== name), configured],
-          package: { name, spec: null },
-          rollbackTo: null,
-        };
-      });
+      const result = write(
+        request,
+        reply,
+        taskQueue,
+        (current) => {
+          const existing = current.packages.find((entry) => entry.name === name);
+          if (!existing) {
+            throw new ApiError(
+              'PACKAGE_NOT_PINNED',
+              `package ${name} is not pinned on task queue ${taskQueue} (revision ` +
+                `${current.revision}); pin a version first`,
+            );
+          }
+          const settings: PackageSettings = settingsOf(existing);
+          if (config !== undefined) settings.config = config;
+          if (disabled !== undefined) settings.disabled = disabled;
+          if (disabledActivities !== undefined) settings.disabledActivities = disabledActivities;
+          const configured = withSettings(existing, settings);
+          if (samePin(existing, configured)) return null;
+          return {
+            action: 'configure',
+            actor,
+            reason: reason ?? null,
+            packages: [...current.packages.filter((entry) => entry.name !== name), configured],
+            package: { name, spec: null },
+            rollbackTo: null,
+          };
+        },
+        request.body.rollout,
+      );
       request.log.info(
         { taskQueue, package: name, revision: result.revision, dryRun: result.dryRun },
         result.changed ? 'package configured' : 'package settings unchanged',
@@ -355,22 +389,28 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const result = write(request, reply, taskQueue, (current) => {
-        if (!current.packages.some((entry) => entry.name === name)) {
-          throw new ApiError(
-            'PACKAGE_NOT_PINNED',
-            `package ${name} is not pinned on task queue ${taskQueue} (revision ${current.revision})`,
-          );
-        }
-        return {
-          action: 'unpin',
-          actor,
-          reason: request.body?.reason ?? null,
-          packages: current.packages.filter((entry) => entry.name !== name),
-          package: { name, spec: null },
-          rollbackTo: null,
-        };
-      });
+      const result = write(
+        request,
+        reply,
+        taskQueue,
+        (current) => {
+          if (!current.packages.some((entry) => entry.name === name)) {
+            throw new ApiError(
+              'PACKAGE_NOT_PINNED',
+              `package ${name} is not pinned on task queue ${taskQueue} (revision ${current.revision})`,
+            );
+          }
+          return {
+            action: 'unpin',
+            actor,
+            reason: request.body?.reason ?? null,
+            packages: current.packages.filter((entry) => entry.name !== name),
+            package: { name, spec: null },
+            rollbackTo: null,
+          };
+        },
+        request.body?.rollout,
+      );
       request.log.info({ taskQueue, package: name, revision: result.revision }, 'package unpinned');
       return result;
     },
@@ -399,34 +439,40 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const requested = request.body?.revision;
-      const result = write(request, reply, taskQueue, (current) => {
-        const target = requested ?? current.revision - 1;
-        if (requested === undefined && target < 1) {
-          throw new ApiError(
-            'NOTHING_TO_ROLL_BACK',
-            `task queue ${taskQueue} has ${current.revision} revision(s), so there is no earlier ` +
-              'one to roll back to; pin a version instead',
-          );
-        }
-        const record = store.revision(taskQueue, target);
-        if (!record) {
-          throw new ApiError(
-            'REVISION_NOT_FOUND',
-            `revision ${target} of task queue ${taskQueue} does not exist; ` +
-              `the current revision is ${current.revision}`,
-          );
-        }
-        if (samePackages(record.packages, current.packages)) return null;
-        assertNoVetoedPackages(store, taskQueue, target, record.packages);
-        return {
-          action: 'rollback',
-          actor,
-          reason: request.body?.reason ?? null,
-          packages: record.packages,
-          package: null,
-          rollbackTo: target,
-        };
-      });
+      const result = write(
+        request,
+        reply,
+        taskQueue,
+        (current) => {
+          const target = requested ?? current.revision - 1;
+          if (requested === undefined && target < 1) {
+            throw new ApiError(
+              'NOTHING_TO_ROLL_BACK',
+              `task queue ${taskQueue} has ${current.revision} revision(s), so there is no earlier ` +
+                'one to roll back to; pin a version instead',
+            );
+          }
+          const record = store.revision(taskQueue, target);
+          if (!record) {
+            throw new ApiError(
+              'REVISION_NOT_FOUND',
+              `revision ${target} of task queue ${taskQueue} does not exist; ` +
+                `the current revision is ${current.revision}`,
+            );
+          }
+          if (samePackages(record.packages, current.packages)) return null;
+          assertNoVetoedPackages(store, taskQueue, target, record.packages);
+          return {
+            action: 'rollback',
+            actor,
+            reason: request.body?.reason ?? null,
+            packages: record.packages,
+            package: null,
+            rollbackTo: target,
+          };
+        },
+        request.body?.rollout,
+      );
       request.log.info(
         { taskQueue, revision: result.revision, dryRun: result.dryRun },
         'task queue rolled back',

@@ -4,6 +4,7 @@ import { requireRole } from '../auth.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import type { TaskQueueState, Veto, VetoResult } from '../client/types.js';
 import { ApiError } from '../errors.js';
+import type { RolloutController } from '../rollout-control.js';
 import { LiftVetoBody, VetoBody } from '../schemas.js';
 import type { RevisionDraft, SqliteStore } from '../sqlite-store.js';
 import { assertExactVersion, assertPackageName } from '../validation.js';
@@ -11,6 +12,7 @@ import { assertExactVersion, assertPackageName } from '../validation.js';
 export interface VetoRoutesOptions {
   store: SqliteStore;
   notifier: ChangeNotifier;
+  rollouts: RolloutController;
 }
 
 // A scoped name written plain (`@acme/payments`) spans two path segments, so every route
@@ -73,7 +75,7 @@ function planVetoRemoval(store: SqliteStore, current: TaskQueueState, veto: Veto
 /** Vetoes of package versions: mark a version bad, take it off every queue, lift the mark. */
 export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
   app,
-  { store, notifier },
+  { store, notifier, rollouts },
 ) => {
   const requireAdmin = requireRole(store.tokens, 'admin');
   const writeErrors = {
@@ -123,6 +125,14 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
         record.createdAt,
       );
       const rolledBack = store.queuesRunning(name, version).map((taskQueue) => {
+        // A rollout whose candidate contains the version ends, as the revision replaces it.
+        // NOTE: a queue whose stable revision, but not its candidate, contains the version
+        // is not found here, so its stable workers keep running it until the rollout ends.
+        rollouts.endForVeto(
+          taskQueue,
+          record.actor,
+          `veto of ${name}@${version}: ${record.reason}`,
+        );
         const appended = store.append(taskQueue, (current) =>
           planVetoRemoval(store, current, record),
         );

@@ -1,0 +1,578 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ChangeNotifier } from './change-notifier.js';
+import { runsCandidate } from './client/rollout-bucket.js';
+import type {
+  AuditAction,
+  Rollout,
+  RolloutAnalysis,
+  RolloutReport,
+  RolloutRequest,
+  TaskQueueState,
+  WorkerReport,
+} from './client/types.js';
+import { ApiError } from './errors.js';
+import {
+  failureRateVerdict,
+  loadFailureVerdict,
+  sumRolloutCalls,
+  type StoredReport,
+} from './rollout-analysis.js';
+import type { SqliteStore } from './sqlite-store.js';
+import { etagMatches, stateEtag } from './state-etag.js';
+
+type RolloutAuditAction = Extract<AuditAction, `rollout-${string}`>;
+
+/** Analysis settings when neither the rollout nor the environment sets them. */
+export const defaultRolloutAnalysis: Readonly<RolloutAnalysis> = Object.freeze({
+  maxFailureRatio: 2,
+  minCalls: 20,
+});
+
+/** Actor of the steps and the final promotion that a rollout's timer makes. */
+export const timerActor = 'rollout-timer';
+/** Actor of an abort that a load failure or a failure rate caused. */
+export const autoAbortActor = 'auto-abort';
+
+/**
+ * Shortest time between two failure-rate checks of one queue. Each check reads every
+ * report of the queue, and a large fleet sends hundreds of reports a second.
+ */
+const analysisIntervalMs = 1000;
+
+/**
+ * How often every running rollout is checked for a step that is due. Each replica sets
+ * a timer for the rollouts it knows; the sweep also finds those that another replica
+ * started or resumed.
+ */
+const sweepIntervalMs = 10_000;
+
+/** Longest delay setTimeout accepts; a later step is re-armed when this one fires. */
+const maxTimerMs = 2 ** 31 - 1;
+
+export interface RolloutControllerOptions {
+  store: SqliteStore;
+  notifier: ChangeNotifier;
+  /** Analysis settings of a rollout whose request sets none. */
+  defaults: RolloutAnalysis;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Runs gradual rollouts: starts them with a write, moves them through their steps on
+ * timers computed from the stored times (so they survive a restart), pauses, resumes,
+ * promotes and aborts them, and aborts a candidate that fails on a worker. Every
+ * change happens in one transaction with its audit entry, then wakes the queue's
+ * long-polls, because the ETag of the state changes with the rollout.
+ */
+export class RolloutController {
+  readonly #store: SqliteStore;
+  readonly #notifier: ChangeNotifier;
+  readonly #defaults: RolloutAnalysis;
+  readonly #log: FastifyBaseLogger;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #lastAnalysis = new Map<string, number>();
+  readonly #pendingAnalysis = new Map<string, NodeJS.Timeout>();
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(options: RolloutControllerOptions) {
+    this.#store = options.store;
+    this.#notifier = options.notifier;
+    this.#defaults = options.defaults;
+    this.#log = options.log;
+  }
+
+  /** Sets the timers of every stored running rollout, and starts the periodic sweep. */
+  start(): void {
+    for (const rollout of this.#store.rollouts.allRunning()) this.#schedule(rollout);
+    this.#sweep = setInterval(() => this.#runDueSteps(), sweepIntervalMs);
+    this.#sweep.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#pendingAnalysis.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#pendingAnalysis.clear();
+  }
+
+  /** Returns the desired state of a queue, with its running rollout if there is one. */
+  readState(taskQueue: string): TaskQueueState {
+    const state = this.#store.current(taskQueue);
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (!rollout) return state;
+    const stablePackages = this.#store.revision(taskQueue, rollout.stableRevision)?.packages ?? [];
+    return { ...state, rollout: { ...rollout, stablePackages } };
+  }
+
+  /** Throws ROLLOUT_IN_PROGRESS when a rollout runs on the queue. */
+  assertNoRollout(taskQueue: string): void {
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (!rollout) return;
+    throw new ApiError(
+      'ROLLOUT_IN_PROGRESS',
+      `task queue ${taskQueue} is rolling out revision ${rollout.candidateRevision} ` +
+        `(${rollout.status}, ${rollout.percent} % at step ${rollout.stepIndex + 1} of ` +
+        `${rollout.steps.length}); promote or abort it first with POST ` +
+        `/v1/task-queues/${taskQueue}/rollout/promote or .../rollout/abort`,
+    );
+  }
+
+  /** Throws INVALID_ROLLOUT when the steps do not raise the percentage at each step. */
+  validateRequest(request: RolloutRequest): void {
+    let previous = 0;
+    for (const [index, step] of request.steps.entries()) {
+      if (step.percent <= previous) {
+        throw new ApiError(
+          'INVALID_ROLLOUT',
+          `invalid rollout.steps.${index}.percent ${step.percent}: each step must raise the ` +
+            `percentage, and the step before it is at ${previous}; list percentages in ` +
+            'increasing order, such as 10, 50',
+        );
+      }
+      previous = step.percent;
+    }
+  }
+
+  /**
+   * Inserts the rollout of a new candidate revision, inside the write's transaction, and
+   * returns it; with `dryRun` it returns the rollout that would start and stores nothing.
+   */
+  begin(
+    taskQueue: string,
+    request: RolloutRequest,
+    revisions: { stable: number; candidate: number },
+    actor: string,
+    dryRun: boolean,
+  ): Rollout {
+    if (revisions.stable === 0) {
+      throw new ApiError(
+        'NO_STABLE_REVISION',
+        `task queue ${taskQueue} has no revision yet, so no workers run a stable revision to ` +
+          'roll out from; make the first write without rollout',
+      );
+    }
+    const now = new Date();
+    const first = request.steps[0];
+    if (!first) throw new ApiError('INVALID_ROLLOUT', 'invalid rollout.steps: give at least one');
+    const rollout: Rollout = {
+      taskQueue,
+      candidateRevision: revisions.candidate,
+      stableRevision: revisions.stable,
+      status: 'progressing',
+      steps: request.steps.map((step) => ({ ...step })),
+      stepIndex: 0,
+      percent: first.percent,
+      stepStartedAt: now.toISOString(),
+      nextStepAt: null,
+      remainingMs: null,
+      analysis: {
+        maxFailureRatio: request.maxFailureRatio ?? this.#defaults.maxFailureRatio,
+        minCalls: request.minCalls ?? this.#defaults.minCalls,
+      },
+      startedAt: now.toISOString(),
+      startedBy: actor,
+      endedAt: null,
+      endedBy: null,
+      endReason: null,
+      version: 1,
+    };
+    Object.assign(rollout, stepTiming(rollout, 0, now));
+    if (dryRun) return rollout;
+    this.#store.rollouts.insert(rollout);
+    this.#audit('rollout-start', actor, null, rollout, null);
+    return rollout;
+  }
+
+  /** Sets the timer of a rollout that a write started; call after its transaction. */
+  started(rollout: Rollout): void {
+    this.#log.info(
+      {
+        taskQueue: rollout.taskQueue,
+        revision: rollout.candidateRevision,
+        percent: rollout.percent,
+      },
+      'rollout started',
+    );
+    this.#schedule(rollout);
+  }
+
+  pause(taskQueue: string, actor: string, reason: string | null, ifMatch?: string): Rollout {
+    return this.#transition(taskQueue, 'rollout-pause', actor, reason, ifMatch, (rollout, now) => {
+      if (rollout.status !== 'progressing') {
+        throw new ApiError(
+          'ROLLOUT_PAUSED',
+          `the rollout of revision ${rollout.candidateRevision} on task queue ${taskQueue} is ` +
+            `already paused at ${rollout.percent} % (step ${rollout.stepIndex + 1}); resume, ` +
+            'promote or abort it',
+        );
+      }
+      const due = rollout.nextStepAt === null ? 0 : Date.parse(rollout.nextStepAt);
+      return {
+        ...rollout,
+        status: 'paused',
+        nextStepAt: null,
+        remainingMs: Math.max(0, due - now.getTime()),
+      };
+    });
+  }
+
+  /**
+   * Resumes a paused rollout: a step paused by hand keeps the time it had left, and a
+   * step without `pauseSeconds` moves on to the next step.
+   */
+  resume(taskQueue: string, actor: string, reason: string | null, ifMatch?: string): Rollout {
+    return this.#transition(taskQueue, 'rollout-resume', actor, reason, ifMatch, (rollout, now) => {
+      if (rollout.status !== 'paused') {
+        throw new ApiError(
+          'ROLLOUT_NOT_PAUSED',
+          `the rollout of revision ${rollout.candidateRevision} on task queue ${taskQueue} is ` +
+            `not paused (it is ${rollout.status} at ${rollout.percent} %); pause it first, or ` +
+            'promote it to finish now',
+        );
+      }
+      if (rollout.remainingMs === null) return nextStep(rollout, now, actor, reason);
+      return {
+        ...rollout,
+        status: 'progressing',
+        nextStepAt: new Date(now.getTime() + rollout.remainingMs).toISOString(),
+        remainingMs: null,
+      };
+    });
+  }
+
+  /** Moves every worker to the candidate now and makes it the stable revision. */
+  promote(taskQueue: string, actor: string, reason: string | null, ifMatch?: string): Rollout {
+    return this.#transition(taskQueue, 'rollout-promote', actor, reason, ifMatch, (rollout, now) =>
+      ended(rollout, 'promoted', now, actor, reason ?? 'promoted by hand'),
+    );
+  }
+
+  /**
+   * Returns every worker to the stable revision. The history gets a rollback revision
+   * with the stable packages, whose actor and reason say who aborted and why.
+   */
+  abort(taskQueue: string, actor: string, reason: string | null, ifMatch?: string): Rollout {
+    return this.#transition(taskQueue, 'rollout-abort', actor, reason, ifMatch, (rollout, now) =>
+      this.#aborted(rollout, now, actor, reason ?? 'aborted by hand'),
+    );
+  }
+
+  /**
+   * Ends the running rollout of a queue as aborted because a veto is about to replace
+   * its candidate, inside the veto's transaction. The veto appends the revision.
+   */
+  endForVeto(taskQueue: string, actor: string, reason: string): void {
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (!rollout) return;
+    const next = {
+      ...ended(rollout, 'aborted', new Date(), actor, reason),
+      version: rollout.version + 1,
+    };
+    this.#store.rollouts.update(next);
+    this.#audit('rollout-abort', actor, rollout, next, reason);
+  }
+
+  /** Returns the newest rollout of a queue with the figures its analysis judges. */
+  report(rollout: Rollout): RolloutReport {
+    const reports = this.#store.workerReports(rollout.taskQueue);
+    const { candidate, stable } = sumRolloutCalls(rollout, reports);
+    const since = Date.parse(rollout.startedAt);
+    const workers: RolloutReport['workers'] = { candidate: [], stable: [] };
+    for (const entry of reports) {
+      if (Date.parse(entry.reportedAt) < since) continue;
+      const onCandidate = runsCandidate(rollout.taskQueue, entry.workerId, rollout.percent);
+      workers[onCandidate ? 'candidate' : 'stable'].push(entry.workerId);
+    }
+    return { ...rollout, calls: { candidate, stable }, workers };
+  }
+
+  /**
+   * Aborts the queue's rollout when the report shows that the worker could not serve
+   * the candidate, and checks the failure rate at most once a second per queue.
+   */
+  onWorkerReport(taskQueue: string, workerId: string, report: WorkerReport): void {
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (!rollout) return;
+    const entry = { workerId, report, reportedAt: new Date().toISOString() };
+    const verdict = loadFailureVerdict(rollout, entry);
+    if (verdict) {
+      this.#autoAbort(rollout, verdict);
+      return;
+    }
+    this.#scheduleAnalysis(taskQueue);
+  }
+
+  #scheduleAnalysis(taskQueue: string): void {
+    if (this.#pendingAnalysis.has(taskQueue)) return;
+    const wait = (this.#lastAnalysis.get(taskQueue) ?? 0) + analysisIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.#analyze(taskQueue);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#pendingAnalysis.delete(taskQueue);
+      this.#analyze(taskQueue);
+    }, wait);
+    timer.unref();
+    this.#pendingAnalysis.set(taskQueue, timer);
+  }
+
+  #analyze(taskQueue: string): void {
+    this.#lastAnalysis.set(taskQueue, Date.now());
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (!rollout) return;
+    const verdict = this.#failureVerdict(rollout);
+    if (verdict) this.#autoAbort(rollout, verdict);
+  }
+
+  #failureVerdict(rollout: Rollout): string | null {
+    const reports: StoredReport[] = this.#store.workerReports(rollout.taskQueue);
+    for (const entry of reports) {
+      if (Date.parse(entry.reportedAt) < Date.parse(rollout.startedAt)) continue;
+      const verdict = loadFailureVerdict(rollout, entry);
+      if (verdict) return verdict;
+    }
+    return failureRateVerdict(rollout, sumRolloutCalls(rollout, reports));
+  }
+
+  #autoAbort(rollout: Rollout, verdict: string): void {
+    try {
+      this.#transition(
+        rollout.taskQueue,
+        'rollout-abort',
+        autoAbortActor,
+        verdict,
+        undefined,
+        (current, now) => {
+          if (current.candidateRevision !== rollout.candidateRevision) return null;
+          return this.#aborted(current, now, autoAbortActor, verdict);
+        },
+      );
+      this.#log.warn(
+        { taskQueue: rollout.taskQueue, revision: rollout.candidateRevision, reason: verdict },
+        'rollout aborted automatically',
+      );
+    } catch (error) {
+      this.#log.error(
+        { err: error, taskQueue: rollout.taskQueue, revision: rollout.candidateRevision },
+        'automatic abort of the rollout failed',
+      );
+    }
+  }
+
+  /** Appends the rollback to the stable packages and returns the aborted rollout. */
+  #aborted(rollout: Rollout, now: Date, actor: string, reason: string): Rollout {
+    const stable = this.#store.revision(rollout.taskQueue, rollout.stableRevision);
+    this.#store.append(rollout.taskQueue, () => ({
+      action: 'rollback',
+      actor,
+      reason: `abort of the rollout of revision ${rollout.candidateRevision}: ${reason}`,
+      packages: stable?.packages ?? [],
+      package: null,
+      rollbackTo: rollout.stableRevision,
+    }));
+    return ended(rollout, 'aborted', now, actor, reason);
+  }
+
+  /** Moves a progressing rollout on when its step is due; the timers and the sweep call it. */
+  #step(taskQueue: string, candidateRevision: number, version: number): void {
+    const rollout = this.#store.rollouts.running(taskQueue);
+    if (
+      !rollout ||
+      rollout.candidateRevision !== candidateRevision ||
+      rollout.version !== version ||
+      rollout.status !== 'progressing'
+    ) {
+      return;
+    }
+    // The analysis runs before each step, so that a bad candidate never reaches more workers.
+    const verdict = this.#failureVerdict(rollout);
+    if (verdict) {
+      this.#autoAbort(rollout, verdict);
+      return;
+    }
+    try {
+      this.#transition(taskQueue, 'rollout-step', timerActor, null, undefined, (current, now) => {
+        if (current.version !== version) return null;
+        if (current.nextStepAt !== null && Date.parse(current.nextStepAt) > now.getTime()) {
+          return null;
+        }
+        return nextStep(current, now, timerActor, null);
+      });
+    } catch (error) {
+      this.#log.error(
+        { err: error, taskQueue, revision: candidateRevision },
+        'rollout step failed',
+      );
+    }
+  }
+
+  #runDueSteps(): void {
+    const now = Date.now();
+    for (const rollout of this.#store.rollouts.allRunning()) {
+      if (rollout.nextStepAt !== null && Date.parse(rollout.nextStepAt) <= now) {
+        this.#step(rollout.taskQueue, rollout.candidateRevision, rollout.version);
+      }
+    }
+  }
+
+  /**
+   * Applies `change` to the queue's running rollout in one transaction with its audit
+   * entry, then wakes the long-polls and sets the timer. `change` returns null to leave
+   * the rollout as it is.
+   */
+  #transition(
+    taskQueue: string,
+    action: Exclude<RolloutAuditAction, 'rollout-start'>,
+    actor: string,
+    reason: string | null,
+    ifMatch: string | undefined,
+    change: (rollout: Rollout, now: Date) => Rollout | null,
+  ): Rollout {
+    const result = this.#store.transaction(() => {
+      const rollout = this.#store.rollouts.running(taskQueue);
+      if (!rollout) throw noRollout(this.#store, taskQueue);
+      if (ifMatch !== undefined) assertIfMatch(this.readState(taskQueue), ifMatch);
+      const next = change(rollout, new Date());
+      if (next === null) return rollout;
+      const stored = { ...next, version: rollout.version + 1 };
+      if (!this.#store.rollouts.update(stored)) {
+        throw new Error(`rollout of revision ${rollout.candidateRevision} changed concurrently`);
+      }
+      this.#audit(action, actor, rollout, stored, reason);
+      return stored;
+    });
+    this.#notifier.notify(this.readState(taskQueue));
+    this.#schedule(result);
+    if (action !== 'rollout-step' || result.status !== 'progressing') {
+      this.#log.info(
+        {
+          taskQueue,
+          revision: result.candidateRevision,
+          status: result.status,
+          percent: result.percent,
+          step: result.stepIndex + 1,
+          actor,
+        },
+        `rollout ${action.slice('rollout-'.length)}`,
+      );
+    }
+    return result;
+  }
+
+  #schedule(rollout: Rollout): void {
+    const key = rollout.taskQueue;
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    if (rollout.status !== 'progressing' || rollout.nextStepAt === null) return;
+    const delay = Math.max(0, Date.parse(rollout.nextStepAt) - Date.now());
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(key);
+        if (delay > maxTimerMs) {
+          const current = this.#store.rollouts.running(key);
+          if (current) this.#schedule(current);
+          return;
+        }
+        this.#step(key, rollout.candidateRevision, rollout.version);
+      },
+      Math.min(delay, maxTimerMs),
+    );
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  #audit(
+    action: RolloutAuditAction,
+    actor: string,
+    before: Rollout | null,
+    after: Rollout,
+    reason: string | null,
+  ): void {
+    this.#store.audit.record({
+      actor,
+      action,
+      taskQueue: after.taskQueue,
+      target: `revision ${after.candidateRevision}`,
+      reason,
+      before,
+      after,
+    });
+  }
+}
+
+/** Returns the timing fields of a rollout that enters step `index` at `now`. */
+function stepTiming(
+  rollout: Rollout,
+  index: number,
+  now: Date,
+): Pick<
+  Rollout,
+  'status' | 'stepIndex' | 'percent' | 'stepStartedAt' | 'nextStepAt' | 'remainingMs'
+> {
+  const step = rollout.steps[index];
+  if (!step) throw new Error(`rollout has no step ${index}`);
+  const timed = step.pauseSeconds !== undefined;
+  return {
+    status: timed ? 'progressing' : 'paused',
+    stepIndex: index,
+    percent: step.percent,
+    stepStartedAt: now.toISOString(),
+    nextStepAt: timed
+      ? new Date(now.getTime() + (step.pauseSeconds ?? 0) * 1000).toISOString()
+      : null,
+    remainingMs: null,
+  };
+}
+
+/** Returns the rollout at its next step, or promoted after its last one. */
+function nextStep(rollout: Rollout, now: Date, actor: string, reason: string | null): Rollout {
+  const index = rollout.stepIndex + 1;
+  if (index >= rollout.steps.length) {
+    return ended(rollout, 'promoted', now, actor, reason ?? 'every step completed');
+  }
+  return { ...rollout, ...stepTiming(rollout, index, now) };
+}
+
+function ended(
+  rollout: Rollout,
+  status: 'promoted' | 'aborted',
+  now: Date,
+  actor: string,
+  reason: string,
+): Rollout {
+  return {
+    ...rollout,
+    status,
+    percent: status === 'promoted' ? 100 : 0,
+    nextStepAt: null,
+    remainingMs: null,
+    endedAt: now.toISOString(),
+    endedBy: actor,
+    endReason: reason,
+  };
+}
+
+function noRollout(store: SqliteStore, taskQueue: string): ApiError {
+  const last = store.rollouts.list(taskQueue, 1)[0];
+  const history = last
+    ? `; the last one, of revision ${last.candidateRevision}, was ${last.status} by ` +
+      `${last.endedBy ?? '?'} at ${last.endedAt ?? '?'}`
+    : '';
+  return new ApiError(
+    'NO_ROLLOUT_RUNNING',
+    `no rollout is running on task queue ${taskQueue}${history}; start one with a write that ` +
+      'has a rollout object, such as PUT .../packages/{name} with {"version", "rollout"}',
+  );
+}
+
+function assertIfMatch(state: TaskQueueState, ifMatch: string): void {
+  const etag = stateEtag(state);
+  if (etagMatches(ifMatch, etag)) return;
+  throw new ApiError(
+    'PRECONDITION_FAILED',
+    `task queue ${state.taskQueue} has ETag ${etag}, which does not match If-Match ` +
+      `${ifMatch}; read the state again and retry`,
+  );
+}
