@@ -440,7 +440,11 @@ export class RolloutController {
       if (!this.#store.rollouts.update(stored)) {
         throw new Error(`rollout of revision ${rollout.candidateRevision} changed concurrently`);
       }
-      this.#audit(action, actor, rollout, stored, reason);
+      // A step or resume past the last step promotes, and the audit log names the outcome.
+      let audited: RolloutAuditAction = action;
+      if (stored.status === 'promoted') audited = 'rollout-promote';
+      else if (stored.status === 'aborted') audited = 'rollout-abort';
+      this.#audit(audited, actor, rollout, stored, reason);
       return stored;
     });
     this.#notifier.notify(this.readState(taskQueue));

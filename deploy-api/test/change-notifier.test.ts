@@ -52,3 +52,12 @@ test('cancel ends only its own wait', async () => {
   assert.equal((await other.changed)?.revision, 2);
   cancelled.cancel();
 });
+
+test('rollout change on one revision wakes waits', async () => {
+  const notifier = new ChangeNotifier();
+  const wait = notifier.waitForChange('q', '"r3.1"', 10_000);
+  const inRollout = (version: number) => ({ ...state('q', 3), rollout: { version } as never });
+  notifier.notify(inRollout(1));
+  notifier.notify(inRollout(2));
+  assert.equal((await wait.changed)?.rollout?.version, 2);
+});

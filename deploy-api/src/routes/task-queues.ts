@@ -99,13 +99,14 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
     request: {
       headers: FastifyRequest['headers'];
       query: { dryRun?: boolean | undefined };
+      body?: { rollout?: RolloutRequest | undefined } | null | undefined;
       actor: string;
     },
     reply: FastifyReply,
     taskQueue: string,
     plan: (current: TaskQueueState) => RevisionDraft | null,
-    rolloutRequest?: RolloutRequest,
   ): WriteResult => {
+    const rolloutRequest = request.body?.rollout;
     const ifMatch = request.headers['if-match'];
     const dryRun = request.query.dryRun === true;
     if (rolloutRequest) rollouts.validateRequest(rolloutRequest);
@@ -258,32 +259,26 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       };
       const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
-      const result = write(
-        request,
-        reply,
-        taskQueue,
-        (current) => {
-          const existing = current.packages.find((entry) => entry.name === name);
-          const settings = existing ? settingsOf(existing) : {};
-          if (config !== undefined) settings.config = config;
-          pinned = withSettings(pinned, settings);
-          if (existing && samePin(existing, pinned)) return null;
-          // Checked again here, because a veto may have arrived while the registry was resolving.
-          assertNotVetoed(store, pinned, spec);
-          assertNoActivityClash(store, current, pinned, declared);
-          assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
-          return {
-            action: 'pin',
-            actor,
-            reason: reason ?? null,
-            packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
-            package: { name, spec },
-            rollbackTo: null,
-            declaredActivities: declared && { name, version: pinned.version, activities: declared },
-          };
-        },
-        request.body.rollout,
-      );
+      const result = write(request, reply, taskQueue, (current) => {
+        const existing = current.packages.find((entry) => entry.name === name);
+        const settings = existing ? settingsOf(existing) : {};
+        if (config !== undefined) settings.config = config;
+        pinned = withSettings(pinned, settings);
+        if (existing && samePin(existing, pinned)) return null;
+        // Checked again here, because a veto may have arrived while the registry was resolving.
+        assertNotVetoed(store, pinned, spec);
+        assertNoActivityClash(store, current, pinned, declared);
+        assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
+        return {
+          action: 'pin',
+          actor,
+          reason: reason ?? null,
+          packages: [...current.packages.filter((entry) => entry.name !== name), pinned],
+          package: { name, spec },
+          rollbackTo: null,
+          declaredActivities: declared && { name, version: pinned.version, activities: declared },
+        };
+      });
       request.log.info(
         {
           taskQueue,
@@ -331,36 +326,30 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         );
       }
       if (config !== undefined) assertConfigSize(name, config);
-      const result = write(
-        request,
-        reply,
-        taskQueue,
-        (current) => {
-          const existing = current.packages.find((entry) => entry.name === name);
-          if (!existing) {
-            throw new ApiError(
-              'PACKAGE_NOT_PINNED',
-              `package ${name} is not pinned on task queue ${taskQueue} (revision ` +
-                `${current.revision}); pin a version first`,
-            );
-          }
-          const settings: PackageSettings = settingsOf(existing);
-          if (config !== undefined) settings.config = config;
-          if (disabled !== undefined) settings.disabled = disabled;
-          if (disabledActivities !== undefined) settings.disabledActivities = disabledActivities;
-          const configured = withSettings(existing, settings);
-          if (samePin(existing, configured)) return null;
-          return {
-            action: 'configure',
-            actor,
-            reason: reason ?? null,
-            packages: [...current.packages.filter((entry) => entry.name !== name), configured],
-            package: { name, spec: null },
-            rollbackTo: null,
-          };
-        },
-        request.body.rollout,
-      );
+      const result = write(request, reply, taskQueue, (current) => {
+        const existing = current.packages.find((entry) => entry.name === name);
+        if (!existing) {
+          throw new ApiError(
+            'PACKAGE_NOT_PINNED',
+            `package ${name} is not pinned on task queue ${taskQueue} (revision ` +
+              `${current.revision}); pin a version first`,
+          );
+        }
+        const settings: PackageSettings = settingsOf(existing);
+        if (config !== undefined) settings.config = config;
+        if (disabled !== undefined) settings.disabled = disabled;
+        if (disabledActivities !== undefined) settings.disabledActivities = disabledActivities;
+        const configured = withSettings(existing, settings);
+        if (samePin(existing, configured)) return null;
+        return {
+          action: 'configure',
+          actor,
+          reason: reason ?? null,
+          packages: [...current.packages.filter((entry) => entry.name !== name), configured],
+          package: { name, spec: null },
+          rollbackTo: null,
+        };
+      });
       request.log.info(
         { taskQueue, package: name, revision: result.revision, dryRun: result.dryRun },
         result.changed ? 'package configured' : 'package settings unchanged',
@@ -389,28 +378,22 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const result = write(
-        request,
-        reply,
-        taskQueue,
-        (current) => {
-          if (!current.packages.some((entry) => entry.name === name)) {
-            throw new ApiError(
-              'PACKAGE_NOT_PINNED',
-              `package ${name} is not pinned on task queue ${taskQueue} (revision ${current.revision})`,
-            );
-          }
-          return {
-            action: 'unpin',
-            actor,
-            reason: request.body?.reason ?? null,
-            packages: current.packages.filter((entry) => entry.name !== name),
-            package: { name, spec: null },
-            rollbackTo: null,
-          };
-        },
-        request.body?.rollout,
-      );
+      const result = write(request, reply, taskQueue, (current) => {
+        if (!current.packages.some((entry) => entry.name === name)) {
+          throw new ApiError(
+            'PACKAGE_NOT_PINNED',
+            `package ${name} is not pinned on task queue ${taskQueue} (revision ${current.revision})`,
+          );
+        }
+        return {
+          action: 'unpin',
+          actor,
+          reason: request.body?.reason ?? null,
+          packages: current.packages.filter((entry) => entry.name !== name),
+          package: { name, spec: null },
+          rollbackTo: null,
+        };
+      });
       request.log.info({ taskQueue, package: name, revision: result.revision }, 'package unpinned');
       return result;
     },
@@ -439,40 +422,34 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const requested = request.body?.revision;
-      const result = write(
-        request,
-        reply,
-        taskQueue,
-        (current) => {
-          const target = requested ?? current.revision - 1;
-          if (requested === undefined && target < 1) {
-            throw new ApiError(
-              'NOTHING_TO_ROLL_BACK',
-              `task queue ${taskQueue} has ${current.revision} revision(s), so there is no earlier ` +
-                'one to roll back to; pin a version instead',
-            );
-          }
-          const record = store.revision(taskQueue, target);
-          if (!record) {
-            throw new ApiError(
-              'REVISION_NOT_FOUND',
-              `revision ${target} of task queue ${taskQueue} does not exist; ` +
-                `the current revision is ${current.revision}`,
-            );
-          }
-          if (samePackages(record.packages, current.packages)) return null;
-          assertNoVetoedPackages(store, taskQueue, target, record.packages);
-          return {
-            action: 'rollback',
-            actor,
-            reason: request.body?.reason ?? null,
-            packages: record.packages,
-            package: null,
-            rollbackTo: target,
-          };
-        },
-        request.body?.rollout,
-      );
+      const result = write(request, reply, taskQueue, (current) => {
+        const target = requested ?? current.revision - 1;
+        if (requested === undefined && target < 1) {
+          throw new ApiError(
+            'NOTHING_TO_ROLL_BACK',
+            `task queue ${taskQueue} has ${current.revision} revision(s), so there is no earlier ` +
+              'one to roll back to; pin a version instead',
+          );
+        }
+        const record = store.revision(taskQueue, target);
+        if (!record) {
+          throw new ApiError(
+            'REVISION_NOT_FOUND',
+            `revision ${target} of task queue ${taskQueue} does not exist; ` +
+              `the current revision is ${current.revision}`,
+          );
+        }
+        if (samePackages(record.packages, current.packages)) return null;
+        assertNoVetoedPackages(store, taskQueue, target, record.packages);
+        return {
+          action: 'rollback',
+          actor,
+          reason: request.body?.reason ?? null,
+          packages: record.packages,
+          package: null,
+          rollbackTo: target,
+        };
+      });
       request.log.info(
         { taskQueue, revision: result.revision, dryRun: result.dryRun },
         'task queue rolled back',
