@@ -41,12 +41,12 @@ const analysisIntervalMs = 1000;
 
 /**
  * How often every running rollout is checked for a step that is due. Each replica sets
- * a timer for the rollouts it knows; the sweep also finds those that another replica
- * started or resumed.
+ * a timer for the rollouts it started or read at start, and the sweep also finds those
+ * that another replica started or resumed.
  */
 const sweepIntervalMs = 10_000;
 
-/** Longest delay setTimeout accepts; a later step is re-armed when this one fires. */
+/** Maximum delay of setTimeout, in ms. A later step gets a new timer when this one fires. */
 const maxTimerMs = 2 ** 31 - 1;
 
 export interface RolloutControllerOptions {
@@ -135,8 +135,8 @@ export class RolloutController {
   }
 
   /**
-   * Inserts the rollout of a new candidate revision, inside the write's transaction, and
-   * returns it; with `dryRun` it returns the rollout that would start and stores nothing.
+   * Inserts the rollout of a new candidate revision inside the write's transaction, and
+   * returns it. With `dryRun` it returns the rollout that would start and stores nothing.
    */
   begin(
     taskQueue: string,

@@ -1,6 +1,6 @@
 // Rollouts in the deploy API against a real Verdaccio and SQLite, with worker reports sent
-// over HTTP as workers send them: starting one with a write, steps on timers and across a
-// restart, pause, resume, promote, abort, automatic aborts, and bad input that changes
+// over HTTP as workers send them. Covers the start by a write, steps on timers and across
+// a restart, pause, resume, promote, abort, automatic aborts, and bad input that changes
 // nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

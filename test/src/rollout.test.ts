@@ -1,7 +1,7 @@
-// Gradual rollouts across four real workers of one task queue: the workers whose hash
-// bucket is below the percentage run the candidate and the others stay on the stable
-// revision, raising the percentage only adds workers, and abort, a candidate that fails
-// to import and a candidate whose activities fail all return every worker to stable.
+// Gradual rollouts across four real workers of one task queue. The workers whose hash
+// bucket is below the percentage run the candidate, and the others stay on the stable
+// revision. Raising the percentage only adds workers. An abort, a candidate that fails to
+// import and a candidate whose activities fail all return every worker to stable.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';

@@ -54,7 +54,7 @@ function workerError(worker: WorkerRecord): string {
   return `${error.code} at revision ${error.revision}${target}: ${error.message}`;
 }
 
-/** One line on a running rollout: the two revisions, its status, percentage and step. */
+/** Formats a running rollout in one line: the two revisions, its status, percentage and step. */
 export function rolloutLine(rollout: Rollout): string {
   const next = rollout.nextStepAt ? `, next step at ${rollout.nextStepAt}` : '';
   return (

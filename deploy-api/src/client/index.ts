@@ -65,7 +65,7 @@ export interface PinOptions {
   rollout?: RolloutRequest | undefined;
 }
 
-/** What a rollout call does to the running rollout of a queue. */
+/** Action of a rollout call on the running rollout of a queue. */
 export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort';
 
 export type GetStateResult =

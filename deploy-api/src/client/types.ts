@@ -30,8 +30,8 @@ export interface PackageSettings {
 
 /**
  * The desired state of a task queue. Revision 0 is a queue that was never changed.
- * `revision` and `packages` are those of the newest revision; while a rollout runs that
- * is the candidate, and `rollout` says which workers run it instead of the stable one.
+ * `revision` and `packages` are those of the newest revision. While a rollout runs, that
+ * is the candidate, and `rollout` selects the workers that run it instead of the stable one.
  */
 export interface TaskQueueState {
   taskQueue: string;
