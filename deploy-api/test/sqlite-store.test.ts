@@ -133,3 +133,56 @@ test('database of schema version 2 gains the new tables', () => {
   assert.deepEqual(store.tokens.list(), []);
   store.close();
 });
+
+test('database of schema version 3 gains rollouts', () => {
+  const file = path.join(dir, 'v3.db');
+  const old = new SqliteStore(file);
+  old.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.0.0')],
+    package: { name: '@acme/a', spec: '1.0.0' },
+    rollbackTo: null,
+  }));
+  old.close();
+  // Turn the file back into a version 3 database, which had no rollouts table.
+  const raw = new Database(file);
+  raw.exec('DROP INDEX rollouts_running; DROP TABLE rollouts');
+  raw.pragma('user_version = 3');
+  raw.close();
+
+  const store = new SqliteStore(file);
+  assert.equal(store.current('q').revision, 1);
+  const rollout = {
+    taskQueue: 'q',
+    candidateRevision: 2,
+    stableRevision: 1,
+    status: 'progressing' as const,
+    steps: [{ percent: 10, pauseSeconds: 60 }],
+    stepIndex: 0,
+    percent: 10,
+    stepStartedAt: new Date().toISOString(),
+    nextStepAt: new Date().toISOString(),
+    remainingMs: null,
+    analysis: { maxFailureRatio: 2, minCalls: 20 },
+    startedAt: new Date().toISOString(),
+    startedBy: 'admin',
+    endedAt: null,
+    endedBy: null,
+    endReason: null,
+    version: 1,
+  };
+  store.rollouts.insert(rollout);
+  assert.deepEqual(store.rollouts.running('q'), rollout);
+  // A second running rollout on the queue breaks the partial unique index.
+  assert.throws(() => store.rollouts.insert({ ...rollout, candidateRevision: 3 }), /UNIQUE/);
+  assert.equal(store.rollouts.update({ ...rollout, status: 'promoted', version: 2 }), true);
+  assert.equal(store.rollouts.update({ ...rollout, status: 'aborted', version: 2 }), false);
+  assert.equal(store.rollouts.running('q'), undefined);
+  assert.equal(store.rollouts.get('q', 2)?.status, 'promoted');
+  store.close();
+  const check = new Database(file);
+  assert.equal(check.pragma('user_version', { simple: true }), 4);
+  check.close();
+});

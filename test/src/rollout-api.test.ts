@@ -228,6 +228,20 @@ describe('deploy API rollouts', () => {
     assert.equal(empty.body.revision, 0);
   });
 
+  test('OpenAPI lists rollout routes and codes', async () => {
+    const response = await plane.request('GET', '/openapi.json');
+    assert.equal(response.status, 200);
+    const paths = Object.keys(response.body.paths);
+    for (const route of ['rollout', 'rollouts', 'rollouts/{revision}', 'rollout/abort']) {
+      assert.ok(paths.includes(`/v1/task-queues/{taskQueue}/${route}`), route);
+    }
+    const pin = response.body.paths['/v1/task-queues/{taskQueue}/packages/{*}'].put;
+    const body = pin.requestBody.content['application/json'].schema;
+    assert.deepEqual(body.properties.rollout.required, ['steps']);
+    assert.match(response.body.info.description, /ROLLOUT_IN_PROGRESS/);
+    assert.ok(response.body.components.schemas.RolloutReport);
+  });
+
   test('dry run shows the rollout and stores nothing', async () => {
     const beforeCounts = await counts();
     const response = await plane.request('PUT', `${packagePath}?dryRun=true`, {

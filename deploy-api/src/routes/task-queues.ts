@@ -163,7 +163,9 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         description:
           'Returns the packages the queue must run. With If-None-Match set to the current ETag ' +
           'the response is 304; adding ?wait=SECONDS holds the request open until the state ' +
-          'changes or the time is up (long-poll). A queue that was never changed is revision 0.',
+          'changes or the time is up (long-poll). A queue that was never changed is revision 0. ' +
+          'While a rollout runs, the state also has a rollout object, and every step, pause ' +
+          'or resume changes the ETag.',
         tags: ['task queues'],
         params: TaskQueueParams,
         querystring: StateQuery,
@@ -231,7 +233,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           'A range skips vetoed versions. The pin is rejected when the version is vetoed, when ' +
           'it declares an activity name that another package of the queue declares, or when ' +
           "its @temporalio/activity peer range or engines.node excludes what the queue's " +
-          'workers report.',
+          'workers report. With rollout, the new revision reaches the workers in steps; this ' +
+          'and every other write is rejected with ROLLOUT_IN_PROGRESS while a rollout runs.',
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
