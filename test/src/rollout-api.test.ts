@@ -369,17 +369,25 @@ describe('deploy API rollouts', () => {
   test('step timers move through every step', async () => {
     const started = await startRollout('1.3.0', {
       steps: [
-        { percent: 10, pauseSeconds: 1 },
+        { percent: 10, pauseSeconds: 2 },
         { percent: 40, pauseSeconds: 1 },
       ],
     });
     const candidate = started.body.revision as number;
+    // A worker's long-poll learns of the step that the timer makes.
+    const poll = await plane.client.getState(queue, {
+      etag: started.headers.get('etag') ?? '',
+      waitSeconds: 30,
+    });
+    assert.equal(poll.notModified, false);
+    assert.equal(poll.notModified ? null : poll.state.rollout?.percent, 40);
+    assert.equal(poll.etag, `"r${candidate}.2"`);
     const ended = await waitForEnd(candidate, 10_000);
     assert.equal(ended.status, 'promoted');
     assert.equal(ended.endedBy, 'rollout-timer');
     assert.equal(ended.endReason, 'every step completed');
     const took = Date.parse(ended.endedAt ?? '') - Date.parse(ended.startedAt);
-    assert.ok(took >= 2000, `promoted after ${took} ms, before both pauses ended`);
+    assert.ok(took >= 3000, `promoted after ${took} ms, before both pauses ended`);
     const { entries } = await plane.client.listAudit({ taskQueue: queue, limit: 3 });
     assert.deepEqual(
       entries.map((entry) => [entry.action, entry.actor]),

@@ -109,7 +109,7 @@ export interface RolloutView {
   onCandidate: boolean;
 }
 
-/** How many revisions the activity call counts are kept for, newest first. */
+/** How many revisions the activity call counts are kept for; the first one counted goes first. */
 const maxRevisionsCounted = 20;
 
 /** Uptime after which a crashed generation no longer counts as crashing again and again. */
