@@ -338,7 +338,7 @@ export class RolloutController {
 
   #autoAbort(rollout: Rollout, verdict: string): void {
     try {
-      this.#transition(
+      const result = this.#transition(
         rollout.taskQueue,
         'rollout-abort',
         autoAbortActor,
@@ -349,6 +349,7 @@ export class RolloutController {
           return this.#aborted(current, now, autoAbortActor, verdict);
         },
       );
+      if (result.status !== 'aborted') return;
       this.#log.warn(
         { taskQueue: rollout.taskQueue, revision: rollout.candidateRevision, reason: verdict },
         'rollout aborted automatically',
@@ -430,12 +431,14 @@ export class RolloutController {
     ifMatch: string | undefined,
     change: (rollout: Rollout, now: Date) => Rollout | null,
   ): Rollout {
+    let changed = false;
     const result = this.#store.transaction(() => {
       const rollout = this.#store.rollouts.running(taskQueue);
       if (!rollout) throw noRollout(this.#store, taskQueue);
       if (ifMatch !== undefined) assertIfMatch(this.readState(taskQueue), ifMatch);
       const next = change(rollout, new Date());
       if (next === null) return rollout;
+      changed = true;
       const stored = { ...next, version: rollout.version + 1 };
       if (!this.#store.rollouts.update(stored)) {
         throw new Error(`rollout of revision ${rollout.candidateRevision} changed concurrently`);
@@ -447,8 +450,10 @@ export class RolloutController {
       this.#audit(audited, actor, rollout, stored, reason);
       return stored;
     });
-    this.#notifier.notify(this.readState(taskQueue));
+    // A timer that fired a moment early changes nothing and is set again here.
     this.#schedule(result);
+    if (!changed) return result;
+    this.#notifier.notify(this.readState(taskQueue));
     if (action !== 'rollout-step' || result.status !== 'progressing') {
       this.#log.info(
         {
