@@ -4,6 +4,8 @@
 //     one API process; a pin changes the queue, and the script times how long it takes
 //     until every watcher has the new revision. ROUNDS rounds, each watcher polling
 //     again with the new ETag, as a worker does.
+//     A last round starts a rollout, opens the long-polls with its ETag and resumes it
+//     to its second step, which changes no revision but must reach every watcher too.
 //  2. Conditional-GET throughput of the API (304 and 200) against a plain Fastify route
 //     serving a body of the same size, each for DURATION_SECONDS with autocannon.
 // The API and the plain server run in child processes; the watchers, the registry and
@@ -172,8 +174,57 @@ async function measureWatchers(apiUrl: string, deploy: DeployApiClient): Promise
     const firstAnswer = results.find((result) => result.status === 'fulfilled');
     etag = firstAnswer?.status === 'fulfilled' ? firstAnswer.value.etag : `"r${pin.revision}"`;
   }
+  rows.push(await measureRolloutStep(apiUrl, deploy, agent));
   agent.destroy();
   return rows;
+}
+
+/** Times how long a rollout step, which keeps the revision, takes to reach every watcher. */
+async function measureRolloutStep(
+  apiUrl: string,
+  deploy: DeployApiClient,
+  agent: http.Agent,
+): Promise<string> {
+  const current = await deploy.getState(taskQueue);
+  const pinned = current.notModified ? undefined : current.state.packages[0]?.version;
+  const version = pinned === '1.0.0' ? '1.0.1' : '1.0.0';
+  const started = await deploy.pin(taskQueue, packageName, version, {
+    rollout: { steps: [{ percent: 10 }, { percent: 50 }] },
+  });
+  const etag = (await deploy.getState(taskQueue)).etag;
+  console.error(`rollout step: opening ${watchers} long-polls`);
+  const sent: Promise<void>[] = [];
+  const answers: Promise<WatchResult>[] = [];
+  for (let i = 0; i < watchers; i += 1) {
+    const { written, answer } = longPoll(apiUrl, etag, agent);
+    answer.catch(() => undefined);
+    sent.push(written);
+    answers.push(answer);
+  }
+  await Promise.all(sent);
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+
+  const begun = performance.now();
+  await deploy.rolloutAction(taskQueue, 'resume');
+  const resumed = performance.now();
+  const results = await Promise.allSettled(answers);
+  const arrivals: number[] = [];
+  let failed = 0;
+  for (const result of results) {
+    if (result.status === 'fulfilled' && result.value.revision === started.revision) {
+      arrivals.push(result.value.at - begun);
+    } else {
+      failed += 1;
+    }
+  }
+  arrivals.sort((a, b) => a - b);
+  await deploy.rolloutAction(taskQueue, 'promote');
+  const row =
+    `| rollout step | ${watchers} | ${arrivals.length} | ${failed} | ` +
+    `${(resumed - begun).toFixed(0)} | ${percentile(arrivals, 0.5).toFixed(0)} | ` +
+    `${percentile(arrivals, 0.99).toFixed(0)} | ${(arrivals.at(-1) ?? Number.NaN).toFixed(0)} |`;
+  console.error(row);
+  return row;
 }
 
 /** Sends one long-poll; `written` settles once the request is on the wire. */
@@ -275,7 +326,9 @@ async function report(watchRows: string[], throughputRows: string[]): Promise<vo
     [
       `Command: \`npm run build && ${command}\`. ${await machineLine()}`,
       '',
-      setup,
+      `${setup} The last row resumes a rollout to its next step instead, which changes ` +
+        'the ETag but not the revision; its request time is that of the resume call, which ' +
+        'resolves nothing against the registry.',
       '',
       watchTable,
       '',

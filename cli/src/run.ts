@@ -8,6 +8,14 @@ import {
 import { auditCommand } from './commands/audit.js';
 import { configureCommand } from './commands/configure.js';
 import { historyCommand } from './commands/history.js';
+import {
+  rolloutAbortCommand,
+  rolloutPauseCommand,
+  rolloutPromoteCommand,
+  rolloutResumeCommand,
+  rolloutStartCommand,
+  rolloutStatusCommand,
+} from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
 import { tokensCreateCommand, tokensDeleteCommand, tokensListCommand } from './commands/tokens.js';
 import { unvetoCommand, vetoCommand, vetoesCommand } from './commands/vetoes.js';
@@ -22,6 +30,12 @@ export const commands: readonly CommandSpec[] = [
   configureCommand,
   historyCommand,
   statusCommand,
+  rolloutStartCommand,
+  rolloutStatusCommand,
+  rolloutPauseCommand,
+  rolloutResumeCommand,
+  rolloutPromoteCommand,
+  rolloutAbortCommand,
   vetoCommand,
   unvetoCommand,
   vetoesCommand,
@@ -52,6 +66,10 @@ function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } {
   if (first === 'tokens') {
     const detail = second ? `unknown command "tokens ${second}"` : 'missing tokens subcommand';
     throw new UsageError(`${detail}: use tokens create, tokens list or tokens delete`);
+  }
+  if (first === 'rollout') {
+    const detail = second ? `unknown command "rollout ${second}"` : 'missing rollout subcommand';
+    throw new UsageError(`${detail}: use rollout start, status, pause, resume, promote or abort`);
   }
   throw new UsageError(`unknown command ${JSON.stringify(first)}`);
 }

@@ -156,4 +156,11 @@ describe('status convergence', () => {
     const status = snapshot(state, '"r3"', [worker('a', 3, false), worker('b', 2, false)]);
     assert.deepEqual(status.convergence, { active: 2, stale: 0, converged: 1, complete: false });
   });
+
+  test('rollout workers converge on their target', () => {
+    const onStable = { ...worker('b', 2, false), targetRevision: 2 };
+    const behind = { ...worker('c', 2, false), targetRevision: 3 };
+    const status = snapshot(state, '"r3.1"', [worker('a', 3, false), onStable, behind]);
+    assert.deepEqual(status.convergence, { active: 3, stale: 0, converged: 2, complete: false });
+  });
 });

@@ -6,12 +6,15 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { tokenDigest, type WriteToken } from './auth.js';
+import type { RolloutAnalysis } from './client/types.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { relayChanges } from './change-relay.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
+import { defaultRolloutAnalysis, RolloutController } from './rollout-control.js';
 import { requestValidatorCompiler } from './request-validation.js';
 import { auditRoutes } from './routes/audit.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vetoRoutes } from './routes/vetoes.js';
@@ -39,6 +42,8 @@ export interface AppOptions {
   bodyLimit: number;
   /** Age after which a worker's latest report counts as stale, in ms. */
   workerStaleAfterMs: number;
+  /** Analysis settings of a rollout whose request sets none. */
+  rolloutDefaults?: RolloutAnalysis | undefined;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -115,9 +120,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const notifier = new ChangeNotifier();
   // Long-polls would otherwise hold close() open for up to their wait time.
   app.addHook('preClose', async () => notifier.close());
-  await relayChanges(store, notifier, app.log);
   app.decorateRequest('actor', '');
   app.decorateRequest('token', null);
+  const rollouts = new RolloutController({
+    store,
+    notifier,
+    defaults: options.rolloutDefaults ?? defaultRolloutAnalysis,
+    log: app.log,
+  });
+  await rollouts.start();
+  app.addHook('preClose', async () => rollouts.close());
+  await relayChanges(store, notifier, (taskQueue) => rollouts.readState(taskQueue), app.log);
   await app.register(taskQueueRoutes, {
     store,
     resolver: new RegistryResolver({
@@ -125,10 +138,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       token: options.registryToken,
     }),
     notifier,
+    rollouts,
     staleAfterMs: options.workerStaleAfterMs,
   });
-  await app.register(workerRoutes, { store, staleAfterMs: options.workerStaleAfterMs });
-  await app.register(vetoRoutes, { store, notifier });
+  await app.register(workerRoutes, {
+    store,
+    rollouts,
+    staleAfterMs: options.workerStaleAfterMs,
+  });
+  await app.register(rolloutRoutes, { store, rollouts });
+  await app.register(vetoRoutes, { store, notifier, rollouts });
   await app.register(tokenRoutes, { store });
   await app.register(auditRoutes, { store });
 

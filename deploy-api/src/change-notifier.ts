@@ -1,4 +1,5 @@
 import type { TaskQueueState } from './client/types.js';
+import { stateEtag } from './state-etag.js';
 
 /** An open wait for a change, as `waitForChange` returns it. */
 export interface ChangeWait {
@@ -9,12 +10,15 @@ export interface ChangeWait {
 }
 
 interface Waiter {
+  knownEtag: string;
+  /** The revision in `knownEtag`. */
   knownRevision: number;
   finish: (state: TaskQueueState | null) => void;
 }
 
 /**
- * Wakes long-polling readers of a task queue when a write creates a revision, handing
+ * Wakes long-polling readers of a task queue when its state changes (a write creates a
+ * revision, or a rollout moves), handing
  * each the new state so that thousands of readers do not each read the database.
  * The notifier is in-process: with several API replicas on PostgreSQL, change-relay.ts
  * feeds it the revisions that the other replicas commit.
@@ -36,16 +40,18 @@ export class ChangeNotifier {
   }
 
   /**
-   * Hands `state` to every wait of its queue that knows an older revision. Revisions
-   * only grow, so a state that arrives late from another replica wakes no one who has
-   * seen a newer one.
+   * Hands `state` to every wait of its queue whose ETag differs, unless the wait knows a
+   * newer revision: revisions only grow, so a state that another replica's message brings
+   * late wakes no one who has seen a newer revision.
    */
   notify(state: TaskQueueState): void {
     const waiters = this.#waiters.get(state.taskQueue);
     if (!waiters) return;
+    const etag = stateEtag(state);
     // Deleting the visited entry while iterating a Set is safe.
     for (const waiter of waiters) {
-      if (state.revision > waiter.knownRevision) waiter.finish(state);
+      if (waiter.knownEtag === etag || state.revision < waiter.knownRevision) continue;
+      waiter.finish(state);
     }
   }
 
@@ -59,10 +65,10 @@ export class ChangeNotifier {
   }
 
   /**
-   * Waits until the queue gets a revision newer than `knownRevision`, for at most
+   * Waits until the queue gets a state whose ETag is not `knownEtag`, for at most
    * `timeoutMs`. Call `cancel` when the client goes away.
    */
-  waitForChange(taskQueue: string, knownRevision: number, timeoutMs: number): ChangeWait {
+  waitForChange(taskQueue: string, knownEtag: string, timeoutMs: number): ChangeWait {
     let waiters = this.#waiters.get(taskQueue);
     if (!waiters) {
       waiters = new Set();
@@ -84,7 +90,8 @@ export class ChangeNotifier {
         resolve(state);
       };
     });
-    const waiter: Waiter = { knownRevision, finish };
+    const knownRevision = Number(/^"r(\d+)/.exec(knownEtag)?.[1] ?? -1);
+    const waiter: Waiter = { knownEtag, knownRevision, finish };
     queueWaiters.add(waiter);
     if (this.#closed) finish(null);
     return { changed, cancel: () => finish(null) };

@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChangeNotifier } from './change-notifier.js';
+import type { TaskQueueState } from './client/types.js';
 import type { Store } from './store/store.js';
 
 /**
  * Wakes this process's long-polls when any API process on the same PostgreSQL database
- * commits a revision. Each message costs one read of the queue's state, and only when
+ * commits a revision or moves a rollout. Each message costs one read of the queue's
+ * state (`readState`, which includes its rollout), and only when
  * this process has long-polls open on that queue; messages that arrive during a read are
  * folded into one more read. On SQLite nothing is relayed, because the one process that
  * writes also wakes its own long-polls.
@@ -12,6 +14,7 @@ import type { Store } from './store/store.js';
 export async function relayChanges(
   store: Store,
   notifier: ChangeNotifier,
+  readState: (taskQueue: string) => Promise<TaskQueueState>,
   log: FastifyBaseLogger,
 ): Promise<void> {
   /** Queues with a read in progress, and whether another message came in meanwhile. */
@@ -27,7 +30,7 @@ export async function relayChanges(
       try {
         do {
           reading.set(taskQueue, false);
-          if (notifier.hasWaiters(taskQueue)) notifier.notify(await store.current(taskQueue));
+          if (notifier.hasWaiters(taskQueue)) notifier.notify(await readState(taskQueue));
         } while (reading.get(taskQueue));
       } catch (error) {
         // The long-polls time out and read again, so a failed read only delays them.

@@ -34,6 +34,17 @@ export interface DeployApiOptions {
   bodyLimit: number;
   /** `DEPLOY_API_WORKER_STALE_SECONDS`: a worker silent this long is listed as stale. @default 60 */
   workerStaleSeconds: number;
+  /**
+   * `DEPLOY_API_ROLLOUT_MAX_FAILURE_RATIO`: a rollout's candidate is aborted when its
+   * activity failure rate is above this multiple of the stable revision's. A rollout may
+   * set its own. @default 2
+   */
+  rolloutMaxFailureRatio: number;
+  /**
+   * `DEPLOY_API_ROLLOUT_MIN_CALLS`: finished activity calls the candidate needs before
+   * its failure rate is judged. A rollout may set its own. @default 20
+   */
+  rolloutMinCalls: number;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
 }
@@ -71,6 +82,20 @@ export function deployApiOptionsFromEnv(
       60,
       1,
       86_400,
+    ),
+    rolloutMaxFailureRatio: parseDecimal(
+      'DEPLOY_API_ROLLOUT_MAX_FAILURE_RATIO',
+      env.DEPLOY_API_ROLLOUT_MAX_FAILURE_RATIO,
+      2,
+      1,
+      1000,
+    ),
+    rolloutMinCalls: parseInteger(
+      'DEPLOY_API_ROLLOUT_MIN_CALLS',
+      env.DEPLOY_API_ROLLOUT_MIN_CALLS,
+      20,
+      1,
+      1_000_000,
     ),
     logLevel: env.LOG_LEVEL ?? 'info',
   });
@@ -138,6 +163,23 @@ export function redactDatabaseUrl(raw: string): string {
   const url = new URL(raw);
   if (url.password !== '') url.password = '***';
   return url.href;
+}
+
+export function parseDecimal(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(
+      `invalid ${name} ${JSON.stringify(raw)}: expected a number from ${min} to ${max}`,
+    );
+  }
+  return value;
 }
 
 export function parseUrl(name: string, raw: string): string {

@@ -60,13 +60,159 @@ const PackageSettingsSchema = Type.Object({
   disabledActivities: Type.Optional(Type.Array(Type.String())),
 });
 
+export const RolloutStepSchema = Type.Object(
+  {
+    percent: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: "Share of the queue's workers that run the candidate at this step",
+    }),
+    pauseSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 604_800,
+        description:
+          'How long the step lasts before the next one, at most 7 days; without it the ' +
+          'rollout waits at this step until it is resumed or promoted',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const rolloutProperties = {
+  taskQueue: Type.String(),
+  candidateRevision: Type.Integer({
+    minimum: 1,
+    description: 'Revision being rolled out; also names the rollout',
+  }),
+  stableRevision: Type.Integer({
+    minimum: 1,
+    description: 'Revision that the workers outside the percentage run',
+  }),
+  status: Type.Union(
+    ['progressing', 'paused', 'promoted', 'aborted'].map((status) => Type.Literal(status)),
+    {
+      description:
+        'progressing: a step timer runs; paused: paused by hand, or waiting at a step ' +
+        'without pauseSeconds; promoted or aborted: ended',
+    },
+  ),
+  steps: Type.Array(RolloutStepSchema),
+  stepIndex: Type.Integer({ minimum: 0, description: 'Index of the current step in steps' }),
+  percent: Type.Integer({
+    minimum: 0,
+    maximum: 100,
+    description: 'Share of workers on the candidate now',
+  }),
+  stepStartedAt: Type.String({ format: 'date-time' }),
+  nextStepAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the next step starts; null while paused',
+  }),
+  remainingMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Time the paused step had left, in ms; null unless paused by hand',
+  }),
+  analysis: Type.Object({
+    maxFailureRatio: Type.Number(),
+    minCalls: Type.Integer(),
+  }),
+  startedAt: Type.String({ format: 'date-time' }),
+  startedBy: Type.String(),
+  endedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  endedBy: Type.Union([Type.String(), Type.Null()], {
+    description: 'Token name, auto-abort, or rollout-timer for a promotion after the last step',
+  }),
+  endReason: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Integer({
+    minimum: 1,
+    description: 'Counts the changes of the rollout; part of the ETag of the state',
+  }),
+};
+
+export const RolloutSchema = Type.Object(rolloutProperties, { $id: 'Rollout' });
+
+const RevisionCallsSchema = Type.Object({
+  revision: Type.Integer({ minimum: 0 }),
+  completed: Type.Integer({ minimum: 0 }),
+  failed: Type.Integer({ minimum: 0 }),
+});
+
+export const RolloutReportSchema = Type.Object(
+  {
+    ...rolloutProperties,
+    calls: Type.Object(
+      { candidate: RevisionCallsSchema, stable: RevisionCallsSchema },
+      { description: 'Activity calls reported by workers since the rollout started' },
+    ),
+    workers: Type.Object(
+      { candidate: Type.Array(Type.String()), stable: Type.Array(Type.String()) },
+      { description: 'Workers that reported since the rollout started, by what they run' },
+    ),
+  },
+  { $id: 'RolloutReport' },
+);
+
+export const RolloutListSchema = Type.Object(
+  { taskQueue: Type.String(), rollouts: Type.Array(Type.Ref(RolloutSchema)) },
+  { $id: 'RolloutList' },
+);
+
+const RolloutStateSchema = Type.Object(
+  {
+    ...rolloutProperties,
+    stablePackages: Type.Array(Type.Ref(PinnedPackageSchema)),
+  },
+  {
+    description:
+      'Present while a rollout runs. A worker runs packages (the candidate) when its bucket, ' +
+      'the first 32 bits of SHA-256 of "<taskQueue>/<workerId>" modulo 100, is below ' +
+      'percent, and stablePackages otherwise',
+  },
+);
+
 export const TaskQueueStateSchema = Type.Object(
   {
     taskQueue: Type.String(),
     revision: Type.Integer({ minimum: 0 }),
     packages: Type.Array(Type.Ref(PinnedPackageSchema)),
+    rollout: Type.Optional(RolloutStateSchema),
   },
   { $id: 'TaskQueueState' },
+);
+
+export const RolloutRequestSchema = Type.Object(
+  {
+    steps: Type.Array(RolloutStepSchema, {
+      minItems: 1,
+      maxItems: 20,
+      description:
+        'Percentages in increasing order, each with its pause; after the last step the ' +
+        'candidate is promoted',
+    }),
+    maxFailureRatio: Type.Optional(
+      Type.Number({
+        minimum: 1,
+        maximum: 1000,
+        description:
+          "Abort when the candidate's activity failure rate is above this multiple of the " +
+          "stable revision's; default DEPLOY_API_ROLLOUT_MAX_FAILURE_RATIO",
+      }),
+    ),
+    minCalls: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description:
+          'Finished calls of the candidate before its failure rate is judged; default ' +
+          'DEPLOY_API_ROLLOUT_MIN_CALLS',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Rolls the revision that the write creates out gradually instead of to every worker',
+  },
 );
 
 export const WriteResultSchema = Type.Object(
@@ -74,6 +220,7 @@ export const WriteResultSchema = Type.Object(
     taskQueue: Type.String(),
     revision: Type.Integer({ minimum: 0 }),
     packages: Type.Array(Type.Ref(PinnedPackageSchema)),
+    rollout: Type.Optional(RolloutStateSchema),
     changed: Type.Boolean({ description: 'false when the write matched the current state' }),
     dryRun: Type.Boolean({ description: 'true when nothing was stored (?dryRun=true)' }),
     diff: Type.Object({
@@ -153,6 +300,7 @@ export const PinBody = Type.Object(
     }),
     reason: Type.Optional(Reason),
     config: Type.Optional(PackageConfigSchema),
+    rollout: Type.Optional(RolloutRequestSchema),
   },
   { additionalProperties: false },
 );
@@ -172,13 +320,17 @@ export const ConfigureBody = Type.Object(
       }),
     ),
     reason: Type.Optional(Reason),
+    rollout: Type.Optional(RolloutRequestSchema),
   },
   { additionalProperties: false },
 );
 export type ConfigureBody = Static<typeof ConfigureBody>;
 
 export const UnpinBody = Type.Union([
-  Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
+  Type.Object(
+    { reason: Type.Optional(Reason), rollout: Type.Optional(RolloutRequestSchema) },
+    { additionalProperties: false },
+  ),
   Type.Null(),
 ]);
 export type UnpinBody = Static<typeof UnpinBody>;
@@ -193,6 +345,7 @@ export const RollbackBody = Type.Union([
         }),
       ),
       reason: Type.Optional(Reason),
+      rollout: Type.Optional(RolloutRequestSchema),
     },
     { additionalProperties: false },
   ),
@@ -350,13 +503,20 @@ export const AuditEntrySchema = Type.Object(
         'veto-lift',
         'token-create',
         'token-delete',
+        'rollout-start',
+        'rollout-step',
+        'rollout-pause',
+        'rollout-resume',
+        'rollout-promote',
+        'rollout-abort',
       ].map((action) => Type.Literal(action)),
     ),
     taskQueue: Type.Union([Type.String(), Type.Null()]),
     target: Type.Union([Type.String(), Type.Null()]),
     reason: Type.Union([Type.String(), Type.Null()]),
     before: Type.Unknown({
-      description: 'Package set, token summary (never its secret) or veto before the write',
+      description:
+        'Package set, token summary (never its secret), veto or rollout before the write',
     }),
     after: Type.Unknown({ description: 'The same after the write' }),
   },
@@ -376,9 +536,23 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const RolloutActionBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+export type RolloutActionBody = Static<typeof RolloutActionBody>;
+
+export const RolloutParams = Type.Object({
+  taskQueue: Type.String({ description: 'Temporal task queue name' }),
+  revision: Type.Integer({ minimum: 1, description: 'Candidate revision of the rollout' }),
+});
+
 export const sharedSchemas = [
   ErrorSchema,
   PinnedPackageSchema,
+  RolloutSchema,
+  RolloutReportSchema,
+  RolloutListSchema,
   TaskQueueStateSchema,
   WriteResultSchema,
   RevisionSchema,

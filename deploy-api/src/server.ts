@@ -30,6 +30,10 @@ export async function startDeployApi(
     tokens: [{ name: 'admin', token }],
     bodyLimit: options.bodyLimit,
     workerStaleAfterMs: options.workerStaleSeconds * 1000,
+    rolloutDefaults: {
+      maxFailureRatio: options.rolloutMaxFailureRatio,
+      minCalls: options.rolloutMinCalls,
+    },
     logger:
       logger === false
         ? false

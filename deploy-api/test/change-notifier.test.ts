@@ -6,7 +6,7 @@ const state = (taskQueue: string, revision: number) => ({ taskQueue, revision, p
 
 test('waitForChange resolves with the new state', async () => {
   const notifier = new ChangeNotifier();
-  const wait = notifier.waitForChange('q', 3, 10_000);
+  const wait = notifier.waitForChange('q', '"r3"', 10_000);
   notifier.notify(state('q', 3));
   notifier.notify(state('other', 4));
   notifier.notify(state('q', 4));
@@ -16,39 +16,48 @@ test('waitForChange resolves with the new state', async () => {
 test('waitForChange resolves null on timeout', async () => {
   const notifier = new ChangeNotifier();
   const started = Date.now();
-  assert.equal(await notifier.waitForChange('q', 1, 50).changed, null);
+  assert.equal(await notifier.waitForChange('q', '"r1"', 50).changed, null);
   assert.ok(Date.now() - started >= 45);
 });
 
 test('close ends every open wait at once', async () => {
   const notifier = new ChangeNotifier();
-  const waits = [1, 2, 3].map((revision) => notifier.waitForChange('q', revision, 60_000));
+  const waits = [1, 2, 3].map((revision) => notifier.waitForChange('q', `"r${revision}"`, 60_000));
   const started = Date.now();
   notifier.close();
   assert.deepEqual(await Promise.all(waits.map((wait) => wait.changed)), [null, null, null]);
   assert.ok(Date.now() - started < 1000);
-  assert.equal(await notifier.waitForChange('q', 1, 60_000).changed, null);
+  assert.equal(await notifier.waitForChange('q', '"r1"', 60_000).changed, null);
 });
 
 test('one notify wakes thousands of waits', async () => {
   const notifier = new ChangeNotifier();
-  const waits = Array.from({ length: 5000 }, () => notifier.waitForChange('q', 1, 60_000));
+  const waits = Array.from({ length: 5000 }, () => notifier.waitForChange('q', '"r1"', 60_000));
   notifier.notify(state('q', 2));
   const states = await Promise.all(waits.map((wait) => wait.changed));
   assert.equal(states.filter((woken) => woken?.revision === 2).length, 5000);
   // Every wait removed itself, so a later notify finds nothing to wake.
-  const later = notifier.waitForChange('q', 2, 50);
+  const later = notifier.waitForChange('q', '"r2"', 50);
   notifier.notify(state('q', 2));
   assert.equal(await later.changed, null);
 });
 
 test('cancel ends only its own wait', async () => {
   const notifier = new ChangeNotifier();
-  const cancelled = notifier.waitForChange('q', 1, 60_000);
-  const other = notifier.waitForChange('q', 1, 60_000);
+  const cancelled = notifier.waitForChange('q', '"r1"', 60_000);
+  const other = notifier.waitForChange('q', '"r1"', 60_000);
   cancelled.cancel();
   assert.equal(await cancelled.changed, null);
   notifier.notify(state('q', 2));
   assert.equal((await other.changed)?.revision, 2);
   cancelled.cancel();
+});
+
+test('rollout change on one revision wakes waits', async () => {
+  const notifier = new ChangeNotifier();
+  const wait = notifier.waitForChange('q', '"r3.1"', 10_000);
+  const inRollout = (version: number) => ({ ...state('q', 3), rollout: { version } as never });
+  notifier.notify(inRollout(1));
+  notifier.notify(inRollout(2));
+  assert.equal((await wait.changed)?.rollout?.version, 2);
 });

@@ -300,3 +300,68 @@ test(
     await store.close();
   },
 );
+
+const rolloutOf = (candidateRevision: number) => ({
+  taskQueue: 'q',
+  candidateRevision,
+  stableRevision: 1,
+  status: 'progressing' as const,
+  steps: [{ percent: 10, pauseSeconds: 60 }],
+  stepIndex: 0,
+  percent: 10,
+  stepStartedAt: new Date().toISOString(),
+  nextStepAt: new Date().toISOString(),
+  remainingMs: null,
+  analysis: { maxFailureRatio: 1.5, minCalls: 20 },
+  startedAt: new Date().toISOString(),
+  startedBy: 'admin',
+  endedAt: null,
+  endedBy: null,
+  endReason: null,
+  version: 1,
+});
+
+test('rollouts allow one running rollout per queue', async () => {
+  const store = await openStore('rollouts');
+  const rollout = rolloutOf(2);
+  await store.rollouts.insert(rollout);
+  assert.deepEqual(await store.rollouts.running('q'), rollout);
+  // A second running rollout on the queue breaks the partial unique index.
+  await assert.rejects(store.rollouts.insert(rolloutOf(3)), /unique|UNIQUE/);
+  assert.equal(await store.rollouts.update({ ...rollout, status: 'promoted', version: 2 }), true);
+  // The stored version is 2 now, so an update based on version 1 changes nothing.
+  assert.equal(await store.rollouts.update({ ...rollout, status: 'aborted', version: 2 }), false);
+  assert.equal(await store.rollouts.running('q'), undefined);
+  assert.equal((await store.rollouts.get('q', 2))?.status, 'promoted');
+  await store.rollouts.insert(rolloutOf(3));
+  assert.deepEqual(
+    (await store.rollouts.list('q', 10)).map((entry) => entry.candidateRevision),
+    [3, 2],
+  );
+  await store.close();
+});
+
+test(
+  'database of schema version 3 gains rollouts',
+  { skip: onPostgres ? 'a SQLite file format upgrade' : false },
+  async () => {
+    const file = path.join(dir, 'v3.db');
+    const old = await Store.open({ kind: 'sqlite', file });
+    await old.append('q', pinDraft('1.0.0'));
+    await old.close();
+    // Turn the file back into a version 3 database, which had no rollouts table.
+    const raw = new Database(file);
+    raw.exec('DROP INDEX rollouts_running; DROP TABLE rollouts');
+    raw.pragma('user_version = 3');
+    raw.close();
+
+    const store = await Store.open({ kind: 'sqlite', file });
+    assert.equal((await store.current('q')).revision, 1);
+    await store.rollouts.insert(rolloutOf(2));
+    assert.equal((await store.rollouts.running('q'))?.candidateRevision, 2);
+    await store.close();
+    const check = new Database(file);
+    assert.equal(check.pragma('user_version', { simple: true }), 4);
+    check.close();
+  },
+);

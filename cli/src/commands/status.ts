@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   DeployApiClient,
+  Rollout,
   TaskQueueState,
   WorkerRecord,
 } from '@activity-deploy/deploy-api/client';
@@ -17,16 +18,21 @@ export interface StatusSnapshot extends TaskQueueState {
     /** Workers that are not stale. */
     active: number;
     stale: number;
-    /** Workers that are not stale and have applied `revision`. */
+    /**
+     * Workers that are not stale and have applied the revision they should run:
+     * `revision`, or during a rollout the candidate or the stable one.
+     */
     converged: number;
-    /** True when at least one worker is active and every active one has applied `revision`. */
+    /** True when at least one worker is active and every active one has converged. */
     complete: boolean;
   };
 }
 
 export function snapshot(state: TaskQueueState, etag: string, workers: WorkerRecord[]) {
   const active = workers.filter((worker) => !worker.stale);
-  const converged = active.filter((worker) => worker.appliedRevision === state.revision).length;
+  const converged = active.filter(
+    (worker) => worker.appliedRevision === (worker.targetRevision ?? state.revision),
+  ).length;
   const result: StatusSnapshot = {
     ...state,
     etag,
@@ -48,32 +54,46 @@ function workerError(worker: WorkerRecord): string {
   return `${error.code} at revision ${error.revision}${target}: ${error.message}`;
 }
 
+/** Formats a running rollout in one line: the two revisions, its status, percentage and step. */
+export function rolloutLine(rollout: Rollout): string {
+  const next = rollout.nextStepAt ? `, next step at ${rollout.nextStepAt}` : '';
+  return (
+    `rollout of revision ${rollout.candidateRevision} (stable: revision ` +
+    `${rollout.stableRevision}): ${rollout.status}, ${rollout.percent} % of workers, step ` +
+    `${rollout.stepIndex + 1} of ${rollout.steps.length}${next}`
+  );
+}
+
 export function renderStatus(status: StatusSnapshot): string {
   const { active, stale, converged } = status.convergence;
   const lines = [
     `task queue ${status.taskQueue} at revision ${status.revision} (ETag ${status.etag})`,
   ];
   lines.push(...packageLines(status.packages));
+  if (status.rollout) lines.push(rolloutLine(status.rollout));
   if (status.workers.length === 0) {
     lines.push('workers: none has reported');
     return lines.join('\n');
   }
+  const target = status.rollout
+    ? `the revision the rollout gives them`
+    : `revision ${status.revision}`;
   lines.push(
-    `workers: ${converged} of ${active} converged on revision ${status.revision}` +
+    `workers: ${converged} of ${active} converged on ${target}` +
       (stale > 0 ? `, ${stale} stale` : ''),
   );
   const rows = status.workers.map((worker) => [
     worker.workerId,
     worker.state,
     orDash(worker.appliedRevision),
-    orDash(worker.desiredRevision),
+    orDash(worker.targetRevision ?? status.revision),
     worker.versions.node,
     worker.versions.temporalSdk,
     worker.reportedAt,
     worker.stale ? 'yes' : 'no',
     workerError(worker),
   ]);
-  const header = ['WORKER', 'STATE', 'APPLIED', 'DESIRED', 'NODE', 'SDK', 'REPORTED', 'STALE'];
+  const header = ['WORKER', 'STATE', 'APPLIED', 'TARGET', 'NODE', 'SDK', 'REPORTED', 'STALE'];
   lines.push(table([...header, 'LAST ERROR'], rows));
   return lines.join('\n');
 }

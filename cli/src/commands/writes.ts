@@ -11,6 +11,8 @@ import {
 } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { diffLines, packageLines } from '../format.js';
+import { rolloutRequest, rolloutOptions } from './rollout.js';
+import { rolloutLine } from './status.js';
 
 export const writeOptions: Record<string, OptionSpec> = {
   reason: { type: 'string', valueName: 'R', description: 'reason recorded in the history' },
@@ -25,6 +27,7 @@ export const writeOptions: Record<string, OptionSpec> = {
     type: 'boolean',
     description: 'print the revision the write would create and store nothing',
   },
+  ...rolloutOptions,
 };
 
 export function guard(context: CommandContext, command: string) {
@@ -64,6 +67,7 @@ export function report(
   for (const line of diffLines(result.diff)) context.out(line);
   context.out('packages now:');
   for (const line of packageLines(result.packages)) context.out(line);
+  if (result.rollout) context.out(rolloutLine(result.rollout));
   return ExitCode.ok;
 }
 
@@ -81,7 +85,10 @@ export const pinCommand: CommandSpec = {
       taskQueue,
       name,
       spec,
-      stringOption(context.values, 'reason'),
+      {
+        reason: stringOption(context.values, 'reason'),
+        rollout: rolloutRequest(context.values, 'pin'),
+      },
       guard(context, 'pin'),
     );
     const pinned = result.packages.find((entry) => entry.name === name);
@@ -107,7 +114,10 @@ export const unpinCommand: CommandSpec = {
     const result = await context.client.unpin(
       taskQueue,
       name,
-      stringOption(context.values, 'reason'),
+      {
+        reason: stringOption(context.values, 'reason'),
+        rollout: rolloutRequest(context.values, 'unpin'),
+      },
       guard(context, 'unpin'),
     );
     return report(context, result, {
@@ -140,11 +150,13 @@ export const rollbackCommand: CommandSpec = {
       max: Number.MAX_SAFE_INTEGER,
     });
     const reason = stringOption(context.values, 'reason');
+    const rollout = rolloutRequest(context.values, 'rollback');
     const result = await context.client.rollback(
       taskQueue,
       {
         ...(revision === undefined ? {} : { revision }),
         ...(reason === undefined ? {} : { reason }),
+        ...(rollout === undefined ? {} : { rollout }),
       },
       guard(context, 'rollback'),
     );

@@ -5,6 +5,10 @@ import type {
   PackageConfig,
   PackageSettings,
   RevisionList,
+  Rollout,
+  RolloutList,
+  RolloutReport,
+  RolloutRequest,
   TokenList,
   TokenRole,
   Veto,
@@ -57,7 +61,12 @@ export interface PinOptions {
   reason?: string | undefined;
   /** Settings that replace those of the current pin. Without them, the current settings stay. */
   config?: PackageConfig | undefined;
+  /** Rolls the new revision out in steps instead of to every worker at once. */
+  rollout?: RolloutRequest | undefined;
 }
+
+/** Action of a rollout call on the running rollout of a queue. */
+export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort';
 
 export type GetStateResult =
   { notModified: false; state: TaskQueueState; etag: string } | { notModified: true; etag: string };
@@ -99,11 +108,13 @@ export class DeployApiClient {
     options?: string | PinOptions,
     guard?: WriteGuard,
   ): Promise<WriteResult> {
-    const { reason, config } = typeof options === 'string' ? { reason: options } : (options ?? {});
+    const { reason, config, rollout } =
+      typeof options === 'string' ? { reason: options } : (options ?? {});
     const body = {
       version,
       ...(reason === undefined ? {} : { reason }),
       ...(config === undefined ? {} : { config }),
+      ...(rollout === undefined ? {} : { rollout }),
     };
     return this.#write('PUT', packagePath(taskQueue, name), body, guard);
   }
@@ -112,29 +123,68 @@ export class DeployApiClient {
   configure(
     taskQueue: string,
     name: string,
-    settings: PackageSettings & { reason?: string | undefined },
+    settings: PackageSettings & {
+      reason?: string | undefined;
+      rollout?: RolloutRequest | undefined;
+    },
     guard?: WriteGuard,
   ): Promise<WriteResult> {
     return this.#write('PATCH', packagePath(taskQueue, name), settings, guard);
   }
 
+  /** Removes a package; `options` is the reason, or an object with it and a rollout. */
   unpin(
     taskQueue: string,
     name: string,
-    reason?: string,
+    options?: string | { reason?: string | undefined; rollout?: RolloutRequest | undefined },
     guard?: WriteGuard,
   ): Promise<WriteResult> {
-    const body = reason === undefined ? {} : { reason };
+    const { reason, rollout } = typeof options === 'string' ? { reason: options } : (options ?? {});
+    const body = {
+      ...(reason === undefined ? {} : { reason }),
+      ...(rollout === undefined ? {} : { rollout }),
+    };
     return this.#write('DELETE', packagePath(taskQueue, name), body, guard);
   }
 
   /** Restores the package set of `revision`, by default the revision before the current one. */
   rollback(
     taskQueue: string,
-    options: { revision?: number; reason?: string } = {},
+    options: { revision?: number; reason?: string; rollout?: RolloutRequest } = {},
     guard?: WriteGuard,
   ): Promise<WriteResult> {
     return this.#write('POST', `${queuePath(taskQueue)}/rollback`, options, guard);
+  }
+
+  /** Reads the newest rollout of a queue, running or ended, with its call figures. */
+  getRollout(taskQueue: string): Promise<RolloutReport> {
+    return this.#send('GET', `${queuePath(taskQueue)}/rollout`);
+  }
+
+  /** Lists the rollouts of a queue, newest first. */
+  listRollouts(taskQueue: string, limit?: number): Promise<RolloutList> {
+    const search = limit === undefined ? '' : `?limit=${limit}`;
+    return this.#send('GET', `${queuePath(taskQueue)}/rollouts${search}`);
+  }
+
+  /** Pauses, resumes, promotes or aborts the running rollout of a queue. */
+  async rolloutAction(
+    taskQueue: string,
+    action: RolloutAction,
+    reason?: string,
+    guard: { ifMatch?: string | undefined } = {},
+  ): Promise<Rollout> {
+    const headers: Record<string, string> = {
+      ...this.#headers(),
+      'content-type': 'application/json',
+    };
+    if (guard.ifMatch) headers['if-match'] = guard.ifMatch;
+    const response = await fetch(this.#url(`${queuePath(taskQueue)}/rollout/${action}`), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(reason === undefined ? {} : { reason }),
+    });
+    return parse<Rollout>(response);
   }
 
   /** Sends a worker's report; the latest one replaces the previous. */
@@ -268,3 +318,6 @@ async function parse<T>(response: Response): Promise<T> {
   }
   return body as T;
 }
+
+export { rolloutBucket, runsCandidate, workerTarget } from './rollout-bucket.js';
+export type { WorkerTarget } from './rollout-bucket.js';

@@ -28,11 +28,108 @@ export interface PackageSettings {
   disabledActivities?: string[] | undefined;
 }
 
-/** The desired state of a task queue. Revision 0 is a queue that was never changed. */
+/**
+ * The desired state of a task queue. Revision 0 is a queue that was never changed.
+ * `revision` and `packages` are those of the newest revision. While a rollout runs, that
+ * is the candidate, and `rollout` selects the workers that run it instead of the stable one.
+ */
 export interface TaskQueueState {
   taskQueue: string;
   revision: number;
   packages: PinnedPackage[];
+  /** Present while a rollout runs. */
+  rollout?: RolloutState | undefined;
+}
+
+/**
+ * One step of a gradual rollout: the candidate runs on `percent` of the queue's workers
+ * for `pauseSeconds`, then the rollout moves on. Without `pauseSeconds` it waits at that
+ * step until it is resumed or promoted.
+ */
+export interface RolloutStep {
+  percent: number;
+  pauseSeconds?: number | undefined;
+}
+
+/**
+ * `progressing` while a step's timer runs, `paused` when it was paused or waits at a step
+ * without `pauseSeconds`, then `promoted` or `aborted`.
+ */
+export type RolloutStatus = 'progressing' | 'paused' | 'promoted' | 'aborted';
+
+/** Limits under which a candidate is aborted automatically. */
+export interface RolloutAnalysis {
+  /**
+   * Largest allowed ratio of the candidate's activity failure rate to the stable
+   * revision's.
+   */
+  maxFailureRatio: number;
+  /** Finished activity calls the candidate needs before its failure rate is judged. */
+  minCalls: number;
+}
+
+/** A rollout as the deploy API stores it. It is named by its candidate revision. */
+export interface Rollout {
+  taskQueue: string;
+  /** Revision being rolled out; it is also the rollout's identifier. */
+  candidateRevision: number;
+  /** Revision that every worker outside the candidate's percentage runs. */
+  stableRevision: number;
+  status: RolloutStatus;
+  steps: RolloutStep[];
+  /** Index in `steps` of the current step. */
+  stepIndex: number;
+  /** Share of the queue's workers, 0 to 100, that run the candidate now. */
+  percent: number;
+  /** ISO 8601 time the current step began. */
+  stepStartedAt: string;
+  /** ISO 8601 time of the next step; null while paused or waiting to be resumed. */
+  nextStepAt: string | null;
+  /** Time left of the current step's pause when it was paused, in ms; null otherwise. */
+  remainingMs: number | null;
+  analysis: RolloutAnalysis;
+  startedAt: string;
+  startedBy: string;
+  endedAt: string | null;
+  /** Token name that promoted or aborted it, or `auto-abort`, or `rollout-timer`. */
+  endedBy: string | null;
+  /** Why it ended: the reason given, or what the automatic abort measured. */
+  endReason: string | null;
+  /** Counts every change of the rollout, so that the ETag of the state changes with it. */
+  version: number;
+}
+
+/** A running rollout inside the desired state: enough for a worker to choose its set. */
+export interface RolloutState extends Rollout {
+  /** Packages of the stable revision. */
+  stablePackages: PinnedPackage[];
+}
+
+/** Finished activity calls of one revision, summed over the workers that ran it. */
+export interface RevisionCalls {
+  revision: number;
+  completed: number;
+  failed: number;
+}
+
+/** A rollout with the figures the automatic abort judges, as GET .../rollout returns it. */
+export interface RolloutReport extends Rollout {
+  /** Calls counted since the rollout started, from workers that reported since then. */
+  calls: { candidate: RevisionCalls; stable: RevisionCalls };
+  /** Workers that reported since the rollout started, by the revision they should run. */
+  workers: { candidate: string[]; stable: string[] };
+}
+
+/** Body field of a write that starts a rollout of the revision it creates. */
+export interface RolloutRequest {
+  steps: RolloutStep[];
+  maxFailureRatio?: number | undefined;
+  minCalls?: number | undefined;
+}
+
+export interface RolloutList {
+  taskQueue: string;
+  rollouts: Rollout[];
 }
 
 export type RevisionAction = 'pin' | 'unpin' | 'rollback' | 'configure';
@@ -87,6 +184,11 @@ export interface WorkerReport {
     package?: string | undefined;
     version?: string | undefined;
   } | null;
+  /**
+   * Finished activity calls since the worker started, by the revision of the generation
+   * that ran them, for the most recent revisions. Cancelled calls are not counted.
+   */
+  activityCalls?: RevisionCalls[] | undefined;
 }
 
 /** A worker's latest report, as the deploy API returns it. */
@@ -96,6 +198,12 @@ export interface WorkerRecord extends WorkerReport {
   reportedAt: string;
   /** True when no report arrived within DEPLOY_API_WORKER_STALE_SECONDS. */
   stale: boolean;
+  /**
+   * Revision the worker should run: the queue's revision, or during a rollout the
+   * candidate or the stable revision, as its hash bucket selects. A deploy API from
+   * before rollouts leaves it out.
+   */
+  targetRevision?: number | undefined;
 }
 
 export interface WorkerList {
@@ -169,7 +277,13 @@ export type AuditAction =
   | 'veto'
   | 'veto-lift'
   | 'token-create'
-  | 'token-delete';
+  | 'token-delete'
+  | 'rollout-start'
+  | 'rollout-step'
+  | 'rollout-pause'
+  | 'rollout-resume'
+  | 'rollout-promote'
+  | 'rollout-abort';
 
 /** One recorded write. `before` and `after` never contain a token secret. */
 export interface AuditEntry {
@@ -183,10 +297,10 @@ export interface AuditEntry {
   /** Target of the write: `name@version`, a package name, `revision N` or a token name. */
   target: string | null;
   reason: string | null;
-  /** Package set of the queue, the token summary or the veto, before the write. */
-  before: PinnedPackage[] | TokenInfo | Veto | null;
+  /** Package set of the queue, the token summary, the veto or the rollout, before the write. */
+  before: PinnedPackage[] | TokenInfo | Veto | Rollout | null;
   /** The same after the write. */
-  after: PinnedPackage[] | TokenInfo | Veto | null;
+  after: PinnedPackage[] | TokenInfo | Veto | Rollout | null;
 }
 
 export interface AuditList {

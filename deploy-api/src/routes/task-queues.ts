@@ -7,6 +7,7 @@ import type {
   PackageDiff,
   PackageSettings,
   PinnedPackage,
+  RolloutRequest,
   TaskQueueState,
   WriteResult,
 } from '../client/types.js';
@@ -27,6 +28,7 @@ import {
   parseDeclaredActivities,
 } from '../pin-checks.js';
 import type { RegistryResolver } from '../registry-resolver.js';
+import type { RolloutController } from '../rollout-control.js';
 import {
   ConfigureBody,
   HistoryQuery,
@@ -39,12 +41,14 @@ import {
   WriteQuery,
 } from '../schemas.js';
 import type { AppendResult, RevisionPlan, Store } from '../store/store.js';
+import { etagMatches, stateEtag } from '../state-etag.js';
 import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
   store: Store;
   resolver: RegistryResolver;
   notifier: ChangeNotifier;
+  rollouts: RolloutController;
   /** A worker whose latest report is older than this is left out of compatibility checks. */
   staleAfterMs: number;
 }
@@ -77,55 +81,75 @@ const writeErrorResponses = {
   413: Type.Ref('Error'),
 };
 
-/** Returns the strong ETag of a state. Revisions only grow, so the number identifies the state. */
-export function stateEtag(state: TaskQueueState): string {
-  return `"r${state.revision}"`;
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((candidate) => {
-    const trimmed = candidate.trim();
-    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
-  });
-}
+export { stateEtag } from '../state-etag.js';
 
 export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> = async (
   app,
-  { store, resolver, notifier, staleAfterMs },
+  { store, resolver, notifier, rollouts, staleAfterMs },
 ) => {
   const requireDeploy = requireRole(store.tokens, 'deploy');
 
   /**
-   * Runs a write: checks If-Match against the state inside the transaction, stores the
-   * revision unless `?dryRun=true`, and wakes the long-polls of the queue.
+   * Runs a write: rejects it while a rollout runs, checks If-Match against the state
+   * inside the transaction, stores the revision unless `?dryRun=true`, starts the
+   * rollout that the body asks for in the same transaction, and wakes the long-polls of
+   * the queue.
    */
   const write = async (
-    request: { headers: FastifyRequest['headers']; query: { dryRun?: boolean | undefined } },
+    request: {
+      headers: FastifyRequest['headers'];
+      query: { dryRun?: boolean | undefined };
+      body?: { rollout?: RolloutRequest | undefined } | null | undefined;
+      actor: string;
+    },
     reply: FastifyReply,
     taskQueue: string,
     plan: RevisionPlan,
   ): Promise<WriteResult> => {
+    const rolloutRequest = request.body?.rollout;
     const ifMatch = request.headers['if-match'];
-    const result = await store.append(
-      taskQueue,
-      (current, tx) => {
-        if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
-          throw new ApiError(
-            'PRECONDITION_FAILED',
-            `task queue ${taskQueue} is at revision ${current.revision} (ETag ` +
-              `${stateEtag(current)}), which does not match If-Match ${ifMatch}; ` +
-              'read the state again and retry',
-          );
-        }
-        return plan(current, tx);
-      },
-      { dryRun: request.query.dryRun === true },
-    );
-    if (result.record && !result.dryRun) notifier.notify(result.state);
-    if (!result.dryRun) reply.header('etag', stateEtag(result.state));
+    const dryRun = request.query.dryRun === true;
+    if (rolloutRequest) rollouts.validateRequest(rolloutRequest);
+    const { result, rollout } = await store.transaction(async (tx) => {
+      const appended = await tx.append(
+        taskQueue,
+        async (current) => {
+          await rollouts.assertNoRollout(taskQueue, tx);
+          if (ifMatch !== undefined && !etagMatches(ifMatch, stateEtag(current))) {
+            throw new ApiError(
+              'PRECONDITION_FAILED',
+              `task queue ${taskQueue} is at revision ${current.revision} (ETag ` +
+                `${stateEtag(current)}), which does not match If-Match ${ifMatch}; ` +
+                'read the state again and retry',
+            );
+          }
+          return plan(current, tx);
+        },
+        { dryRun },
+      );
+      const started =
+        rolloutRequest && appended.record
+          ? await rollouts.begin(
+              tx,
+              taskQueue,
+              rolloutRequest,
+              { stable: appended.previous.revision, candidate: appended.state.revision },
+              request.actor,
+              dryRun,
+            )
+          : undefined;
+      return { result: appended, rollout: started };
+    });
+    const state: TaskQueueState = rollout
+      ? { ...result.state, rollout: { ...rollout, stablePackages: result.previous.packages } }
+      : result.state;
+    if (result.record && !result.dryRun) {
+      if (rollout) rollouts.started(rollout);
+      notifier.notify(state);
+    }
+    if (!result.dryRun) reply.header('etag', stateEtag(state));
     return {
-      ...result.state,
+      ...state,
       changed: result.record !== null,
       dryRun: result.dryRun,
       diff: diffPackages(result),
@@ -140,7 +164,9 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         description:
           'Returns the packages the queue must run. With If-None-Match set to the current ETag ' +
           'the response is 304; adding ?wait=SECONDS holds the request open until the state ' +
-          'changes or the time is up (long-poll). A queue that was never changed is revision 0.',
+          'changes or the time is up (long-poll). A queue that was never changed is revision 0. ' +
+          'While a rollout runs, the state also has a rollout object, and every step, pause ' +
+          'or resume changes the ETag.',
         tags: ['task queues'],
         params: TaskQueueParams,
         querystring: StateQuery,
@@ -155,18 +181,18 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
     async (request, reply) => {
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
-      let state = await store.current(taskQueue);
+      let state = await rollouts.readState(taskQueue);
       let woken = false;
       const ifNoneMatch = request.headers['if-none-match'];
       const waitSeconds = request.query.wait ?? 0;
       if (waitSeconds > 0 && etagMatches(ifNoneMatch, stateEtag(state))) {
         // The listener goes as soon as the wait ends: a close after the response is normal.
-        const wait = notifier.waitForChange(taskQueue, state.revision, waitSeconds * 1000);
+        const wait = notifier.waitForChange(taskQueue, stateEtag(state), waitSeconds * 1000);
         request.raw.once('close', wait.cancel);
         const changed = await wait.changed;
         request.raw.off('close', wait.cancel);
         woken = changed !== null;
-        state = changed ?? (await store.current(taskQueue));
+        state = changed ?? (await rollouts.readState(taskQueue));
       }
       const etag = stateEtag(state);
       reply.header('etag', etag).header('cache-control', 'no-cache');
@@ -209,7 +235,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           'A range skips vetoed versions. The pin is rejected when the version is vetoed, when ' +
           'it declares an activity name that another package of the queue declares, or when ' +
           "its @temporalio/activity peer range or engines.node excludes what the queue's " +
-          'workers report.',
+          'workers report. With rollout, the new revision reaches the workers in steps; this ' +
+          'and every other write is rejected with ROLLOUT_IN_PROGRESS while a rollout runs.',
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,

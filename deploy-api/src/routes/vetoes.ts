@@ -10,6 +10,7 @@ import type {
   VetoResult,
 } from '../client/types.js';
 import { ApiError } from '../errors.js';
+import type { RolloutController } from '../rollout-control.js';
 import { LiftVetoBody, VetoBody } from '../schemas.js';
 import type { RevisionDraft, Store } from '../store/store.js';
 import { assertExactVersion, assertPackageName } from '../validation.js';
@@ -17,6 +18,7 @@ import { assertExactVersion, assertPackageName } from '../validation.js';
 export interface VetoRoutesOptions {
   store: Store;
   notifier: ChangeNotifier;
+  rollouts: RolloutController;
 }
 
 // A scoped name written plain (`@acme/payments`) spans two path segments, so every route
@@ -91,7 +93,7 @@ async function containsVetoed(store: Store, packages: readonly PinnedPackage[]):
 /** Vetoes of package versions: mark a version bad, take it off every queue, lift the mark. */
 export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
   app,
-  { store, notifier },
+  { store, notifier, rollouts },
 ) => {
   const requireAdmin = requireRole(store.tokens, 'admin');
   const writeErrors = {
@@ -142,6 +144,15 @@ export const vetoRoutes: FastifyPluginAsyncTypebox<VetoRoutesOptions> = async (
       );
       const rolledBack: VetoResult['rolledBack'] = [];
       for (const taskQueue of await tx.queuesRunning(name, version)) {
+        // A rollout whose candidate contains the version ends, as the revision replaces it.
+        // NOTE: a queue whose stable revision, but not its candidate, contains the version
+        // is not found here, so its stable workers keep running it until the rollout ends.
+        await rollouts.endForVeto(
+          tx,
+          taskQueue,
+          record.actor,
+          `veto of ${name}@${version}: ${record.reason}`,
+        );
         const appended = await tx.append(taskQueue, (current) =>
           planVetoRemoval(tx, current, record),
         );

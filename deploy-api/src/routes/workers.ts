@@ -1,13 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireRole } from '../auth.js';
+import { workerTarget } from '../client/rollout-bucket.js';
 import type { WorkerList } from '../client/types.js';
 import { ApiError } from '../errors.js';
+import type { RolloutController } from '../rollout-control.js';
 import type { Store } from '../store/store.js';
 import { assertTaskQueue } from '../validation.js';
 
 export interface WorkerRoutesOptions {
   store: Store;
+  rollouts: RolloutController;
   /** A worker whose latest report is older than this is listed as stale. */
   staleAfterMs: number;
 }
@@ -37,6 +40,24 @@ const reportProperties = {
     { additionalProperties: false },
   ),
   lastError: LastError,
+  activityCalls: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          revision: Type.Integer({ minimum: 0 }),
+          completed: Type.Integer({ minimum: 0 }),
+          failed: Type.Integer({ minimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 50,
+        description:
+          'Finished activity calls since the worker started, by revision; the deploy API ' +
+          'compares the candidate of a rollout with the stable revision',
+      },
+    ),
+  ),
 };
 
 const WorkerReportBody = Type.Object(reportProperties, { additionalProperties: false });
@@ -45,6 +66,12 @@ const WorkerRecordSchema = Type.Object({
   workerId: Type.String(),
   reportedAt: Type.String({ format: 'date-time' }),
   stale: Type.Boolean(),
+  targetRevision: Type.Integer({
+    minimum: 0,
+    description:
+      "Revision the worker should run: the queue's, or during a rollout the candidate or the " +
+      'stable one, as its hash bucket selects',
+  }),
   ...reportProperties,
 });
 
@@ -56,7 +83,7 @@ const WorkerParams = Type.Object({
 /** Routes through which workers report what they run, and people see the fleet converge. */
 export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = async (
   app,
-  { store, staleAfterMs },
+  { store, rollouts, staleAfterMs },
 ) => {
   app.put(
     '/v1/task-queues/:taskQueue/workers/:workerId',
@@ -65,7 +92,9 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
         summary: 'Report what a worker runs',
         description:
           'Workers send this after every change and periodically; the latest report replaces ' +
-          'the previous one. Needs a token of any role that may act on the task queue.',
+          'the previous one. Needs a token of any role that may act on the task queue. During ' +
+          'a rollout, a report of a failure of the candidate revision aborts it, and so do ' +
+          'activity calls whose failure rate exceeds its limit.',
         tags: ['workers'],
         security: [{ bearerAuth: [] }],
         params: WorkerParams,
@@ -91,6 +120,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
         );
       }
       await store.saveWorkerReport(taskQueue, workerId, request.body, new Date());
+      await rollouts.onWorkerReport(taskQueue, workerId, request.body);
       return reply.code(204).send(null);
     },
   );
@@ -102,8 +132,8 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
         summary: 'Workers of a task queue and what they run',
         description:
           'Each worker with its latest report: applied and desired revision, SDK and Node ' +
-          'versions, last error and report time. A worker without a report for ' +
-          'DEPLOY_API_WORKER_STALE_SECONDS is marked stale.',
+          'versions, last error and report time, and the revision it should run. A worker ' +
+          'without a report for DEPLOY_API_WORKER_STALE_SECONDS is marked stale.',
         tags: ['workers'],
         params: Type.Object({ taskQueue: Type.String() }),
         response: {
@@ -116,11 +146,13 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
       const { taskQueue } = request.params;
       assertTaskQueue(taskQueue);
       const now = Date.now();
+      const state = await rollouts.readState(taskQueue);
       const workers = (await store.workerReports(taskQueue)).map((entry) => ({
         ...entry.report,
         workerId: entry.workerId,
         reportedAt: entry.reportedAt,
         stale: now - Date.parse(entry.reportedAt) > staleAfterMs,
+        targetRevision: workerTarget(state, entry.workerId).revision,
       }));
       return { taskQueue, workers };
     },

@@ -4,8 +4,9 @@ import type { SqliteDatabase } from './sqlite-database.js';
 /**
  * Version of the schema below. SQLite keeps it in `PRAGMA user_version`, PostgreSQL in
  * the `schema_version` table. A database with a higher version is rejected at start.
+ * Version 4 added the rollouts table, which CREATE TABLE IF NOT EXISTS adds to an older one.
  */
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 /** Actions of a revision, as the CHECK constraint of both databases lists them. */
 const revisionActions = "'pin', 'unpin', 'rollback', 'configure'";
@@ -14,8 +15,8 @@ const revisionActions = "'pin', 'unpin', 'rollback', 'configure'";
  * Tables that both databases share. Column types are the ones both accept (TEXT,
  * INTEGER); JSON is stored as TEXT and parsed by the store, and times are ISO 8601 TEXT.
  */
-function tables(options: { strict: string; identity: string }): string {
-  const { strict, identity } = options;
+function tables(options: { strict: string; identity: string; real: string }): string {
+  const { strict, identity, real } = options;
   return `
 CREATE TABLE IF NOT EXISTS revisions (
   task_queue   TEXT    NOT NULL,
@@ -78,17 +79,45 @@ CREATE TABLE IF NOT EXISTS audit (
   after      TEXT
 )${strict};
 CREATE INDEX IF NOT EXISTS audit_by_queue ON audit (task_queue, id);
+
+CREATE TABLE IF NOT EXISTS rollouts (
+  task_queue         TEXT    NOT NULL,
+  candidate_revision INTEGER NOT NULL,
+  stable_revision    INTEGER NOT NULL,
+  status             TEXT    NOT NULL
+    CHECK (status IN ('progressing', 'paused', 'promoted', 'aborted')),
+  steps              TEXT    NOT NULL,
+  step_index         INTEGER NOT NULL,
+  percent            INTEGER NOT NULL,
+  step_started_at    TEXT    NOT NULL,
+  next_step_at       TEXT,
+  remaining_ms       INTEGER,
+  max_failure_ratio  ${real} NOT NULL,
+  min_calls          INTEGER NOT NULL,
+  started_at         TEXT    NOT NULL,
+  started_by         TEXT    NOT NULL,
+  ended_at           TEXT,
+  ended_by           TEXT,
+  end_reason         TEXT,
+  version            INTEGER NOT NULL,
+  PRIMARY KEY (task_queue, candidate_revision)
+)${strict};
+-- At most one running rollout per queue, even with several replicas starting one at once.
+CREATE UNIQUE INDEX IF NOT EXISTS rollouts_running ON rollouts (task_queue)
+  WHERE status IN ('progressing', 'paused');
 `;
 }
 
 const sqliteTables = tables({
   strict: ' STRICT',
   identity: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  real: 'REAL',
 });
 
 const postgresTables = tables({
   strict: '',
   identity: 'INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  real: 'DOUBLE PRECISION',
 });
 
 function newerSchemaError(found: number, where: string): Error {

@@ -6,6 +6,7 @@ import type {
   TaskQueueState,
   WorkerReport,
 } from '../client/types.js';
+import { RolloutTable } from '../rollout-table.js';
 import { TokenTable } from '../token-table.js';
 import { VetoTable } from '../veto-table.js';
 import { PostgresDatabase } from './postgres-database.js';
@@ -87,6 +88,7 @@ export class Store {
   readonly tokens: TokenTable;
   readonly vetoes: VetoTable;
   readonly audit: AuditLog;
+  readonly rollouts: RolloutTable;
   readonly #db: SqlDatabase;
   readonly #sql: SqlClient;
   /** The open transaction this store belongs to, or undefined outside one. */
@@ -99,6 +101,7 @@ export class Store {
     this.tokens = new TokenTable(this.#sql);
     this.vetoes = new VetoTable(this.#sql);
     this.audit = new AuditLog(this.#sql);
+    this.rollouts = new RolloutTable(this.#sql);
   }
 
   /** Opens the database, creating or upgrading its tables. */
@@ -194,7 +197,7 @@ export class Store {
         },
         record.createdAt,
       );
-      await tx.#announce({ taskQueue, revision: record.revision });
+      await tx.announceChange({ taskQueue, revision: record.revision });
       return { previous: current, state, record, dryRun };
     });
   }
@@ -283,8 +286,12 @@ export class Store {
     await this.#db.close();
   }
 
-  /** Tells the other API processes of a revision, once the open transaction commits. */
-  async #announce(message: ChangeMessage): Promise<void> {
+  /**
+   * Tells the other API processes that the state of a queue changed, once the open
+   * transaction commits. Appending a revision does this itself; other changes of what
+   * the state returns (a rollout's step) call it. Outside a transaction it does nothing.
+   */
+  async announceChange(message: ChangeMessage): Promise<void> {
     if (this.#tx) await this.#db.notify(this.#tx, JSON.stringify(message));
   }
 

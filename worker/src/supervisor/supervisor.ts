@@ -2,7 +2,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   DeployApiClient,
+  rolloutBucket,
+  workerTarget,
   type PinnedPackage,
+  type RevisionCalls,
   type TaskQueueState,
 } from '@activity-deploy/deploy-api/client';
 import type { Logger } from 'pino';
@@ -87,10 +90,27 @@ export interface WorkerStatus {
   /** Generations replaced for memory or age by a fresh one with the same set. */
   recycles: number;
   deployApi: { reachable: boolean; lastContactAt: string | null };
+  /** The queue's running rollout as this worker sees it, else null. */
+  rollout: RolloutView | null;
+  /** Finished activity calls since the worker started, by revision, newest revision first. */
+  activityCalls: RevisionCalls[];
   /** The local package folder in `--watch` mode, else null. */
   watchDir: string | null;
   versions: { node: string; temporalSdk: string };
 }
+
+/** A running rollout of the queue, and which side of it this worker is on. */
+export interface RolloutView {
+  candidateRevision: number;
+  stableRevision: number;
+  percent: number;
+  /** This worker's bucket, 0 to 99; it runs the candidate when the bucket is below `percent`. */
+  bucket: number;
+  onCandidate: boolean;
+}
+
+/** How many revisions the activity call counts are kept for; the first one counted goes first. */
+const maxRevisionsCounted = 20;
 
 /** Uptime after which a crashed generation no longer counts as crashing again and again. */
 const stableAfterMs = 60_000;
@@ -144,6 +164,9 @@ export class Supervisor {
   #reachable = false;
   #loops: Promise<void>[] = [];
   #reportFailing = false;
+  #rollout: RolloutView | null = null;
+  /** Finished calls by revision, in order of first call, so the oldest is dropped first. */
+  readonly #calls = new Map<number, RevisionCalls>();
 
   constructor(options: Readonly<WorkerOptions>, logger: Logger) {
     this.#options = options;
@@ -256,6 +279,8 @@ export class Supervisor {
         reachable: this.#reachable,
         lastContactAt: this.#lastContactAt?.toISOString() ?? null,
       },
+      rollout: this.#rollout && { ...this.#rollout },
+      activityCalls: this.#callCounts(),
       watchDir: this.#folder?.folder ?? null,
       versions: { node: process.versions.node, temporalSdk: sdkVersion },
     };
@@ -316,13 +341,7 @@ export class Supervisor {
         this.#lastContactAt = new Date();
         if (!result.notModified) {
           etag = result.etag;
-          if (result.state.revision !== this.#desired?.revision) {
-            this.#log.info({ revision: result.state.revision }, 'desired revision changed');
-            this.#desired = result.state;
-            this.#failedAttempts = 0;
-            this.#retryAt = 0;
-            this.#wake?.();
-          }
+          this.#takeState(result.state);
         }
       } catch (error) {
         if (signal.aborted) break;
@@ -336,6 +355,63 @@ export class Supervisor {
         await sleep(delay, signal);
       }
     }
+  }
+
+  /**
+   * Makes what this worker must run from the queue's state its desired revision: the
+   * newest revision, or during a rollout the candidate or the stable one, by its bucket.
+   */
+  #takeState(state: TaskQueueState): void {
+    const { workerId, taskQueue } = this.#options;
+    const rollout = state.rollout;
+    if (rollout) {
+      const bucket = rolloutBucket(taskQueue, workerId);
+      this.#rollout = {
+        candidateRevision: rollout.candidateRevision,
+        stableRevision: rollout.stableRevision,
+        percent: rollout.percent,
+        bucket,
+        onCandidate: bucket < rollout.percent,
+      };
+    } else {
+      this.#rollout = null;
+    }
+    const target = workerTarget(state, workerId);
+    if (target.revision === this.#desired?.revision) return;
+    this.#log.info(
+      { revision: target.revision, rollout: this.#rollout ?? undefined },
+      'desired revision changed',
+    );
+    this.#desired = {
+      taskQueue: state.taskQueue,
+      revision: target.revision,
+      packages: target.packages,
+    };
+    this.#failedAttempts = 0;
+    this.#retryAt = 0;
+    this.#wake?.();
+  }
+
+  /** Counts a finished call under the revision of the generation that ran it. */
+  #countCall(revision: number | null, outcome: 'completed' | 'failed' | 'cancelled'): void {
+    // A cancelled call says nothing about the code: workers cancel calls when they stop.
+    if (revision === null || outcome === 'cancelled') return;
+    let counts = this.#calls.get(revision);
+    if (!counts) {
+      counts = { revision, completed: 0, failed: 0 };
+      this.#calls.set(revision, counts);
+      for (const oldest of this.#calls.keys()) {
+        if (this.#calls.size <= maxRevisionsCounted) break;
+        this.#calls.delete(oldest);
+      }
+    }
+    counts[outcome] += 1;
+  }
+
+  #callCounts(): RevisionCalls[] {
+    return [...this.#calls.values()]
+      .map((counts) => ({ ...counts }))
+      .sort((a, b) => b.revision - a.revision);
   }
 
   /** Sends the worker's state to the deploy API now and then every report interval. */
@@ -367,6 +443,7 @@ export class Supervisor {
         desiredRevision: status.desiredRevision,
         versions: status.versions,
         lastError,
+        activityCalls: status.activityCalls,
       });
       this.#reportFailing = false;
     } catch (error) {
@@ -451,6 +528,25 @@ export class Supervisor {
       this.#current = undefined;
       await this.#markApplied(target);
       log.info('no packages pinned or enabled, no generation serving');
+      return;
+    }
+
+    // A revision with the set that already serves, such as the rollback that ends an
+    // aborted rollout on a worker that stayed on the stable revision, needs no new process.
+    const current = this.#current;
+    const applied = this.#applied;
+    if (
+      current !== undefined &&
+      applied !== undefined &&
+      this.#recycleReason === undefined &&
+      samePackageSet(applied.packages, target.packages)
+    ) {
+      current.revision = target.revision;
+      await this.#markApplied(target);
+      log.info(
+        { generation: current.id, from: applied.revision },
+        'revision applied without a swap',
+      );
       return;
     }
 
@@ -542,7 +638,10 @@ export class Supervisor {
       shutdownForceMs: this.#options.shutdownForceMs,
       loadTimeoutMs: this.#options.loadTimeoutMs,
       logger: this.#log,
-      onActivity: (generation, sample) => this.metrics.observeActivity(generation, sample),
+      onActivity: (generation, sample) => {
+        this.metrics.observeActivity(generation, sample);
+        this.#countCall(generation.revision, sample.outcome);
+      },
     });
   }
 
@@ -678,6 +777,24 @@ function generationStatus(generation: GenerationProcess): GenerationStatus {
     memory: generation.memory,
     loadMs: generation.loadMs,
   };
+}
+
+/** Returns true when two package sets have the same versions, integrity and settings. */
+function samePackageSet(a: readonly PinnedPackage[], b: readonly PinnedPackage[]): boolean {
+  const key = (packages: readonly PinnedPackage[]) =>
+    JSON.stringify(
+      [...packages]
+        .sort((x, y) => x.name.localeCompare(y.name))
+        .map((entry) => [
+          entry.name,
+          entry.version,
+          entry.integrity,
+          entry.config ?? null,
+          entry.disabled ?? false,
+          entry.disabledActivities ?? [],
+        ]),
+    );
+  return key(a) === key(b);
 }
 
 /** Returns the packages of a revision that are not disabled. */
