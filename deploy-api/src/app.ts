@@ -6,11 +6,13 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { tokenDigest, type WriteToken } from './auth.js';
+import { AutoFollower } from './auto-follow.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { ApiError, errorCatalogue } from './errors.js';
 import { RegistryResolver } from './registry-resolver.js';
 import { requestValidatorCompiler } from './request-validation.js';
 import { auditRoutes } from './routes/audit.js';
+import { followRoutes } from './routes/follow.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vetoRoutes } from './routes/vetoes.js';
@@ -34,6 +36,10 @@ export interface AppOptions {
   bodyLimit: number;
   /** Age after which a worker's latest report counts as stale, in ms. */
   workerStaleAfterMs: number;
+  /** Time between re-checks of every pin that follows a range or dist-tag, in ms. */
+  followIntervalMs: number;
+  /** Secret that the registry's notify hook sends (POST /v1/hooks/registry). */
+  hookToken: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -95,12 +101,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => notifier.close());
   app.decorateRequest('actor', '');
   app.decorateRequest('token', null);
+  const resolver = new RegistryResolver({
+    registry: options.registryUrl,
+    token: options.registryToken,
+  });
+  const follower = new AutoFollower({
+    store,
+    resolver,
+    notifier,
+    log: app.log.child({ component: 'auto-follow' }),
+    intervalMs: options.followIntervalMs,
+    staleAfterMs: options.workerStaleAfterMs,
+  });
+  app.addHook('onReady', async () => follower.start());
+  // Before onClose closes the database, so that no check writes to a closed store.
+  app.addHook('preClose', async () => follower.stop());
   await app.register(taskQueueRoutes, {
     store,
-    resolver: new RegistryResolver({
-      registry: options.registryUrl,
-      token: options.registryToken,
-    }),
+    resolver,
     notifier,
     staleAfterMs: options.workerStaleAfterMs,
   });
@@ -108,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(vetoRoutes, { store, notifier });
   await app.register(tokenRoutes, { store });
   await app.register(auditRoutes, { store });
+  await app.register(followRoutes, { store, follower, hookToken: options.hookToken });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -24,6 +24,28 @@ export function assertNotVetoed(store: SqliteStore, pinned: PinnedPackage, spec:
   );
 }
 
+/**
+ * Throws VERSION_SKIPPED when a rollback on `taskQueue` moved away from `name@version`,
+ * for pins that follow a range or dist-tag. An explicit pin of that version clears it.
+ */
+export function assertNotSkipped(
+  store: SqliteStore,
+  taskQueue: string,
+  pinned: PinnedPackage,
+  spec: string,
+): void {
+  const skip = store.follows
+    .skippedVersions(taskQueue, pinned.name)
+    .find((entry) => entry.version === pinned.version);
+  if (!skip) return;
+  throw new ApiError(
+    'VERSION_SKIPPED',
+    `${pinned.name}@${pinned.version} (resolved from ${JSON.stringify(spec)}) was rolled back ` +
+      `on task queue ${taskQueue} in revision ${skip.revision}, so a following pin skips it; ` +
+      `pin ${pinned.version} explicitly to clear that, or follow another range or dist-tag`,
+  );
+}
+
 /** Throws VERSION_VETOED when the package set of a rollback target contains a vetoed version. */
 export function assertNoVetoedPackages(
   store: SqliteStore,

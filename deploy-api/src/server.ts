@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { resolveWriteToken, type DeployApiOptions } from './options.js';
+import { resolveHookToken, resolveWriteToken, type DeployApiOptions } from './options.js';
 
 export interface RunningDeployApi {
   url: string;
@@ -26,6 +26,8 @@ export async function startDeployApi(
     tokens: [{ name: 'admin', token }],
     bodyLimit: options.bodyLimit,
     workerStaleAfterMs: options.workerStaleSeconds * 1000,
+    followIntervalMs: options.followIntervalSeconds * 1000,
+    hookToken: await resolveHookToken(options),
     logger:
       logger === false
         ? false

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { AuditLog, auditSchema } from './audit-log.js';
+import { FollowTable, followSchema } from './follow-table.js';
 import type {
   PinnedPackage,
   RevisionAction,
@@ -23,6 +24,10 @@ export interface RevisionDraft {
    * revision so that later pins on the queue can check for clashes.
    */
   declaredActivities?: { name: string; version: string; activities: string[] } | undefined;
+  /** Versions a rollback moves the queue away from; auto-follow skips them afterwards. */
+  skipVersions?: Array<{ name: string; version: string }> | undefined;
+  /** Versions pinned explicitly or restored by rollback, which auto-follow may follow again. */
+  unskipVersions?: Array<{ name: string; version: string }> | undefined;
 }
 
 /** Result of `append`: the states before and after the write, and the record it created. */
@@ -35,7 +40,7 @@ export interface AppendResult {
   dryRun: boolean;
 }
 
-const schemaVersion = 3;
+const schemaVersion = 4;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -69,6 +74,7 @@ CREATE TABLE IF NOT EXISTS declared_activities (
 ${tokenSchema}
 ${vetoSchema}
 ${auditSchema}
+${followSchema}
 `;
 
 interface RevisionRow {
@@ -92,6 +98,7 @@ export class SqliteStore {
   readonly tokens: TokenTable;
   readonly vetoes: VetoTable;
   readonly audit: AuditLog;
+  readonly follows: FollowTable;
   readonly #latest: Database.Statement<[string], RevisionRow>;
   readonly #byNumber: Database.Statement<[string, number], RevisionRow>;
   readonly #list: Database.Statement<[string, number], RevisionRow>;
@@ -105,6 +112,7 @@ export class SqliteStore {
     this.tokens = new TokenTable(this.#db);
     this.vetoes = new VetoTable(this.#db);
     this.audit = new AuditLog(this.#db);
+    this.follows = new FollowTable(this.#db);
     const columns =
       'revision, action, actor, reason, created_at, packages, package_name, package_spec, rollback_to';
     this.#latest = this.#db.prepare(
@@ -155,7 +163,7 @@ export class SqliteStore {
       const current = this.current(taskQueue);
       const planned = plan(current);
       if (planned === null) return { previous: current, state: current, record: null, dryRun };
-      const { declaredActivities, ...draft } = planned;
+      const { declaredActivities, skipVersions, unskipVersions, ...draft } = planned;
       const record: RevisionRecord = {
         revision: current.revision + 1,
         createdAt: new Date().toISOString(),
@@ -186,6 +194,12 @@ export class SqliteStore {
             declaredActivities.version,
             JSON.stringify(declaredActivities.activities),
           );
+      }
+      for (const skip of skipVersions ?? []) {
+        this.follows.addSkip(taskQueue, skip.name, skip.version, record.revision, record.createdAt);
+      }
+      for (const unskip of unskipVersions ?? []) {
+        this.follows.removeSkip(taskQueue, unskip.name, unskip.version);
       }
       this.audit.record(
         {

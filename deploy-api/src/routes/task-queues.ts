@@ -12,8 +12,10 @@ import type {
 } from '../client/types.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import { ApiError } from '../errors.js';
+import { rollbackSkips } from '../follow-selection.js';
 import {
   assertConfigSize,
+  sameFollow,
   samePin,
   sameSettings,
   settingsOf,
@@ -22,6 +24,7 @@ import {
 import {
   assertCompatible,
   assertNoActivityClash,
+  assertNotSkipped,
   assertNotVetoed,
   assertNoVetoedPackages,
   parseDeclaredActivities,
@@ -39,7 +42,12 @@ import {
   WriteQuery,
 } from '../schemas.js';
 import type { AppendResult, RevisionDraft, SqliteStore } from '../sqlite-store.js';
-import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
+import {
+  assertPackageName,
+  assertTaskQueue,
+  parseFollow,
+  parseVersionSpec,
+} from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
   store: SqliteStore;
@@ -208,7 +216,9 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           'A range skips vetoed versions. The pin is rejected when the version is vetoed, when ' +
           'it declares an activity name that another package of the queue declares, or when ' +
           "its @temporalio/activity peer range or engines.node excludes what the queue's " +
-          'workers report.',
+          'workers report. With follow: true the API keeps resolving the range or dist-tag and ' +
+          'records a new revision (actor auto-follow) when it selects another version; a pin ' +
+          'without follow stops following.',
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
@@ -223,16 +233,22 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const { version: spec, reason } = request.body;
+      const { version: spec, reason, follow: followRequested, minAgeSeconds } = request.body;
       const config = bodyConfig(request.body);
       const kind = parseVersionSpec(name, spec);
+      const follow = parseFollow(name, spec, kind, followRequested, minAgeSeconds);
       if (config !== undefined) assertConfigSize(name, config);
-      const vetoed = store.vetoes.list(name).map((veto) => veto.version);
-      const resolved = await resolver.resolve(name, spec, kind, vetoed);
+      const avoid = store.vetoes.list(name).map((veto) => veto.version);
+      // A following range skips what the queue rolled back from, as the follower will.
+      if (follow) {
+        avoid.push(...store.follows.skippedVersions(taskQueue, name).map((skip) => skip.version));
+      }
+      const resolved = await resolver.resolve(name, spec, kind, avoid);
       let pinned: PinnedPackage = {
         name,
         version: resolved.version,
         integrity: resolved.integrity,
+        ...(follow ? { follow } : {}),
       };
       const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
@@ -244,6 +260,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         if (existing && samePin(existing, pinned)) return null;
         // Checked again here, because a veto may have arrived while the registry was resolving.
         assertNotVetoed(store, pinned, spec);
+        if (follow) assertNotSkipped(store, taskQueue, pinned, spec);
         assertNoActivityClash(store, current, pinned, declared);
         assertCompatible(store, taskQueue, pinned, resolved, staleAfterMs);
         return {
@@ -254,6 +271,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           package: { name, spec },
           rollbackTo: null,
           declaredActivities: declared && { name, version: pinned.version, activities: declared },
+          // Pinning a version by its number is how a user lets auto-follow use it again.
+          unskipVersions: kind === 'version' ? [{ name, version: pinned.version }] : undefined,
         };
       });
       request.log.info(
@@ -262,6 +281,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           package: name,
           spec,
           version: pinned.version,
+          follow: follow?.spec,
           revision: result.revision,
         },
         result.changed ? 'package pinned' : 'package already pinned',
@@ -425,6 +445,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           packages: record.packages,
           package: null,
           rollbackTo: target,
+          ...rollbackSkips(current.packages, record.packages),
         };
       });
       request.log.info(
@@ -469,5 +490,13 @@ function diffPackages({ previous, state }: AppendResult): PackageDiff {
       : [];
   });
   if (configured.length > 0) diff.configured = configured;
+  // Like settings, a follow target counts as changed only on a package that stays.
+  const followed = state.packages.flatMap((entry) => {
+    const old = before.get(entry.name);
+    return old && !sameFollow(old, entry)
+      ? [{ name: entry.name, from: old.follow ?? null, to: entry.follow ?? null }]
+      : [];
+  });
+  if (followed.length > 0) diff.followed = followed;
   return diff;
 }

@@ -4,6 +4,7 @@ import { requireRole } from '../auth.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import type { TaskQueueState, Veto, VetoResult } from '../client/types.js';
 import { ApiError } from '../errors.js';
+import { rollbackSkips } from '../follow-selection.js';
 import { LiftVetoBody, VetoBody } from '../schemas.js';
 import type { RevisionDraft, SqliteStore } from '../sqlite-store.js';
 import { assertExactVersion, assertPackageName } from '../validation.js';
@@ -58,6 +59,7 @@ function planVetoRemoval(store: SqliteStore, current: TaskQueueState, veto: Veto
       packages: earlier.packages,
       package: null,
       rollbackTo: earlier.revision,
+      ...rollbackSkips(current.packages, earlier.packages),
     };
   }
   return {
