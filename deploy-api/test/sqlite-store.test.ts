@@ -133,3 +133,74 @@ test('database of schema version 2 gains the new tables', () => {
   assert.deepEqual(store.tokens.list(), []);
   store.close();
 });
+
+test('database of schema version 3 gains the follow tables', () => {
+  const file = path.join(dir, 'v3.db');
+  const first = new SqliteStore(file);
+  first.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.0.0')],
+    package: { name: '@acme/a', spec: '1.0.0' },
+    rollbackTo: null,
+  }));
+  first.close();
+  const raw = new Database(file);
+  raw.exec('DROP TABLE follow_skips; DROP TABLE follow_checks');
+  raw.pragma('user_version = 3');
+  raw.close();
+
+  const store = new SqliteStore(file);
+  assert.equal(store.current('q').revision, 1);
+  assert.deepEqual(store.follows.skippedVersions('q', '@acme/a'), []);
+  assert.deepEqual(store.follows.followingPins(), []);
+  const reopened = new Database(file);
+  assert.equal(reopened.pragma('user_version', { simple: true }), 4);
+  reopened.close();
+  store.close();
+});
+
+test('rollback draft records skips and a pin clears them', () => {
+  const store = new SqliteStore(path.join(dir, 'skips.db'));
+  const following = { ...pkg('1.1.0'), follow: { spec: '^1.0.0' } };
+  store.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [following],
+    package: { name: '@acme/a', spec: '^1.0.0' },
+    rollbackTo: null,
+  }));
+  assert.deepEqual(
+    store.follows.followingPins().map((entry) => [entry.taskQueue, entry.pinned.version]),
+    [['q', '1.1.0']],
+  );
+  const draft = {
+    action: 'rollback' as const,
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.0.0')],
+    package: null,
+    rollbackTo: 1,
+    skipVersions: [{ name: '@acme/a', version: '1.1.0' }],
+  };
+  store.append('q', () => draft, { dryRun: true });
+  assert.deepEqual(store.follows.skippedVersions('q', '@acme/a'), []);
+  store.append('q', () => draft);
+  assert.deepEqual(
+    store.follows.skippedVersions('q', '@acme/a').map((entry) => [entry.version, entry.revision]),
+    [['1.1.0', 2]],
+  );
+  store.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.1.0')],
+    package: { name: '@acme/a', spec: '1.1.0' },
+    rollbackTo: null,
+    unskipVersions: [{ name: '@acme/a', version: '1.1.0' }],
+  }));
+  assert.deepEqual(store.follows.skippedVersions('q', '@acme/a'), []);
+  store.close();
+});
