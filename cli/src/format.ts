@@ -1,8 +1,4 @@
-import type {
-  FollowTarget,
-  PackageDiff,
-  PinnedPackage,
-} from '@activity-deploy/deploy-api/client';
+import type { FollowTarget, PackageDiff, PinnedPackage } from '@activity-deploy/deploy-api/client';
 
 /** Lays out rows as columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {

@@ -24,7 +24,7 @@ import { parseVersionSpec } from './validation.js';
 /** Actor of the revisions that the follower records. */
 export const autoFollowActor = 'auto-follow';
 
-/** What started a check; recorded in the reason of the revision it creates. */
+/** Cause of a check, recorded in the reason of the revision it creates. */
 export type FollowTrigger = 'registry notification' | 're-check' | 'minimum age reached';
 
 export interface AutoFollowerOptions {
@@ -38,7 +38,7 @@ export interface AutoFollowerOptions {
   staleAfterMs: number;
 }
 
-/** Longest delay setTimeout accepts; a later release is caught by a re-check instead. */
+/** Maximum delay of setTimeout, so a later release waits for a re-check. */
 const maxTimerMs = 2 ** 31 - 1;
 
 /** Slack after a held version's release time, so that its age is past the minimum. */
@@ -53,7 +53,7 @@ const releaseSlackMs = 250;
  */
 export class AutoFollower {
   readonly #options: AutoFollowerOptions;
-  /** Packages waiting for a check, with what asked for it; `null` key: every package. */
+  /** Packages waiting for a check, with the cause. The `null` key stands for every package. */
   readonly #pending = new Map<string | null, FollowTrigger>();
   readonly #releaseTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   #interval: NodeJS.Timeout | undefined;

@@ -19,8 +19,8 @@ export interface FollowInput {
 }
 
 /**
- * What a follow target selects now. `move` names the version to pin; `held` means a
- * newer version waits for its minimum age until `releaseAt`; `skipped` means the target
+ * Decision of a follow check. `move` names the version to pin. `held` means a newer
+ * version waits for its minimum age until `releaseAt`. `skipped` means the target
  * selects a vetoed or rolled-back version, so the pin stays.
  */
 export type FollowSelection =
@@ -38,7 +38,7 @@ export type FollowSelection =
 
 /**
  * Picks the version a following pin moves to. A range moves only upwards, to its highest
- * version that is neither vetoed, skipped nor younger than the minimum age; prereleases
+ * version that is neither vetoed, skipped nor younger than the minimum age. Prereleases
  * count only when the range names one, as `semver.satisfies` decides. A dist-tag is
  * followed wherever it points, backwards too, unless that version is vetoed or skipped.
  */

@@ -1,7 +1,7 @@
-// Auto-follow against a real Verdaccio, real deploy APIs and a real SQLite file: pins that
+// Auto-follow against a real Verdaccio, real deploy APIs and a real SQLite file. Pins that
 // follow a range or dist-tag move through the registry's notify hook and through the
-// periodic re-check, skip vetoed and rolled-back versions, wait for a minimum age, and
-// reject bad input without changing anything.
+// periodic re-check. They skip vetoed and rolled-back versions and wait for a minimum
+// age, and bad input changes nothing.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
