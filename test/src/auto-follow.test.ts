@@ -52,13 +52,18 @@ async function waitForRevision(
   }
 }
 
-/** Polls the follow status until the pin of `name` was checked after `since` with `outcome`. */
+/**
+ * Polls the follow status until the pin of `name` was checked after `since` with
+ * `outcome` and, when given, `candidate`. A re-check that read the registry just before
+ * a publish may finish after `since`, so tests name the candidate they wait for.
+ */
 async function waitForCheck(
   plane: ControlPlane,
   taskQueue: string,
   name: string,
   since: number,
   outcome: FollowCheck['outcome'],
+  candidate?: string,
   timeoutMs = 20_000,
 ): Promise<FollowCheck> {
   const deadline = Date.now() + timeoutMs;
@@ -66,7 +71,13 @@ async function waitForCheck(
   for (;;) {
     const status = await plane.client.followStatus(taskQueue);
     last = status.packages.find((entry) => entry.name === name)?.lastCheck;
-    if (last && Date.parse(last.checkedAt) > since && last.outcome === outcome) return last;
+    const recent = last && Date.parse(last.checkedAt) > since ? last : undefined;
+    if (
+      recent?.outcome === outcome &&
+      (candidate === undefined || recent.candidate === candidate)
+    ) {
+      return recent;
+    }
     if (Date.now() > deadline) {
       assert.fail(
         `no ${outcome} check of ${name} on ${taskQueue} in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
@@ -136,6 +147,16 @@ describe('auto-follow through the notify hook', () => {
     const status = await plane.client.followStatus(queue);
     assert.equal(status.packages[0]?.lastCheck?.outcome, 'followed');
     assert.equal(status.packages[0]?.lastCheck?.candidate, '1.1.0');
+
+    const configured = await plane.client.configure(queue, name, { disabled: true });
+    assert.equal(configured.revision, 3);
+    assert.deepEqual(configured.packages[0]?.follow, { spec: '^1.0.0' });
+    assert.equal(configured.packages[0]?.disabled, true);
+    await publishVersion(plane, name, '1.2.0');
+    const disabledMove = await waitForRevision(plane, queue, 4);
+    assert.equal(disabledMove.packages[0]?.version, '1.2.0');
+    assert.equal(disabledMove.packages[0]?.disabled, true);
+    assert.deepEqual(disabledMove.packages[0]?.config, { greeting: 'hi' });
   });
 
   test('range excludes a major and a prerelease', async () => {
@@ -177,7 +198,7 @@ describe('auto-follow through the notify hook', () => {
 
     const since = Date.now();
     await publishVersion(plane, name, '1.1.0');
-    const held = await waitForCheck(plane, queue, name, since, 'held');
+    const held = await waitForCheck(plane, queue, name, since, 'held', '1.1.0');
     assert.equal(held.candidate, '1.1.0');
     assert.ok(held.releaseAt !== null);
     const current = await plane.client.getState(queue);
@@ -205,7 +226,14 @@ describe('auto-follow through the notify hook', () => {
     await publishVersion(plane, '@acme/follow-clash', '1.1.0', {
       temporalActivities: ['refund', 'charge'],
     });
-    const rejected = await waitForCheck(plane, queue, '@acme/follow-clash', since, 'rejected');
+    const rejected = await waitForCheck(
+      plane,
+      queue,
+      '@acme/follow-clash',
+      since,
+      'rejected',
+      '1.1.0',
+    );
     assert.equal(rejected.code, 'ACTIVITY_NAME_CLASH');
     assert.equal(rejected.candidate, '1.1.0');
     assert.match(rejected.message ?? '', /charge/);
@@ -516,7 +544,7 @@ describe('auto-follow through the periodic re-check', () => {
     assert.equal(rolledBack.revision, 3);
     assert.equal(rolledBack.packages[0]?.version, '1.0.0');
     assert.deepEqual(rolledBack.packages[0]?.follow, { spec: '^1.0.0' });
-    const skippedCheck = await waitForCheck(plane, queue, name, Date.now(), 'skipped');
+    const skippedCheck = await waitForCheck(plane, queue, name, Date.now(), 'skipped', '1.1.0');
     assert.equal(skippedCheck.code, 'VERSION_SKIPPED');
     assert.equal(skippedCheck.candidate, '1.1.0');
     const status = await plane.client.followStatus(queue);
@@ -528,7 +556,7 @@ describe('auto-follow through the periodic re-check', () => {
     await plane.client.vetoVersion(name, '1.2.0', 'breaks refunds');
     const since = Date.now();
     await publishVersion(plane, name, '1.2.0');
-    const vetoedCheck = await waitForCheck(plane, queue, name, since, 'skipped');
+    const vetoedCheck = await waitForCheck(plane, queue, name, since, 'skipped', '1.2.0');
     assert.equal(vetoedCheck.code, 'VERSION_VETOED');
     assert.equal(vetoedCheck.candidate, '1.2.0');
     const held = await plane.client.getState(queue);

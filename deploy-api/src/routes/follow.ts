@@ -32,7 +32,7 @@ export const followRoutes: FastifyPluginAsyncTypebox<FollowRoutesOptions> = asyn
   const requireHookToken = async (request: FastifyRequest) => {
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     const presented = match?.[1];
-    // Digests have one length, so comparing them cannot fail on length or leak the secret.
+    // Both sha256 digests are 32 bytes, so timingSafeEqual cannot throw on a length mismatch.
     if (presented && timingSafeEqual(Buffer.from(tokenDigest(presented), 'hex'), hookDigest)) {
       request.actor = hookActor;
       return;
@@ -109,6 +109,8 @@ export const followRoutes: FastifyPluginAsyncTypebox<FollowRoutesOptions> = asyn
             name: pinned.name,
             version: pinned.version,
             follow: pinned.follow,
+            // NOTE: until the next check, this may describe the previous follow target
+            // of the package, because a pin request does not start a check.
             lastCheck: store.follows.lastCheck(taskQueue, pinned.name) ?? null,
             skippedVersions: store.follows.skippedVersions(taskQueue, pinned.name),
           },
