@@ -1,4 +1,4 @@
-import type { PackageDiff, PinnedPackage } from '@activity-deploy/deploy-api/client';
+import type { FollowTarget, PackageDiff, PinnedPackage } from '@activity-deploy/deploy-api/client';
 
 /** Lays out rows as columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -27,17 +27,30 @@ export function shortIntegrity(integrity: string): string {
   return integrity.length > 24 ? `${integrity.slice(0, 23)}…` : integrity;
 }
 
-export function packageLines(packages: readonly PinnedPackage[]): string[] {
-  if (packages.length === 0) return ['  (no packages)'];
-  return packages.map((entry) => `  ${packageLabel(entry)}  ${shortIntegrity(entry.integrity)}`);
+/** Describes a follow target, such as `follows ^1.0.0, min age 3600 s`. */
+export function followLabel(follow: FollowTarget | null | undefined): string {
+  if (!follow) return 'stays put';
+  const age = follow.minAgeSeconds === undefined ? '' : `, min age ${follow.minAgeSeconds} s`;
+  return `follows ${follow.spec}${age}`;
 }
 
-/** One line per change: `+` added, `-` removed, `~` version changed. */
+export function packageLines(packages: readonly PinnedPackage[]): string[] {
+  if (packages.length === 0) return ['  (no packages)'];
+  return packages.map((entry) => {
+    const line = `  ${packageLabel(entry)}  ${shortIntegrity(entry.integrity)}`;
+    return entry.follow ? `${line}  ${followLabel(entry.follow)}` : line;
+  });
+}
+
+/** One line per change: `+` added, `-` removed, `~` version or follow target changed. */
 export function diffLines(diff: PackageDiff): string[] {
   return [
     ...diff.added.map((entry) => `  + ${packageLabel(entry)}`),
     ...diff.removed.map((entry) => `  - ${packageLabel(entry)}`),
     ...diff.changed.map((entry) => `  ~ ${entry.name} ${entry.from} -> ${entry.to}`),
+    ...(diff.followed ?? []).map(
+      (entry) => `  ~ ${entry.name} ${followLabel(entry.from)} -> ${followLabel(entry.to)}`,
+    ),
   ];
 }
 

@@ -196,4 +196,43 @@ describe('deployctl writes', () => {
     const result = await deployctl(['history', queue, '--url', plane.api.url], env);
     assert.equal(result.code, 0, result.stderr);
   });
+
+  test('pin --follow records the follow target', async () => {
+    const result = await deployctl(
+      ['pin', 'follow-queue', packageName, '^1.0.0', '--follow', '--min-age', '60'],
+      plane.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /@acme\/payments@1\.1\.0 .* follows \^1\.0\.0, min age 60 s/);
+    const state = await plane.client.getState('follow-queue');
+    assert.ok(!state.notModified);
+    assert.deepEqual(state.state.packages[0]?.follow, { spec: '^1.0.0', minAgeSeconds: 60 });
+
+    const history = await deployctl(['history', 'follow-queue'], plane.env);
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, /@acme\/payments \^1\.0\.0 -> 1\.1\.0 \(following\)/);
+
+    const status = await deployctl(['status', 'follow-queue'], plane.env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /auto-follow:/);
+    assert.match(status.stdout, /@acme\/payments +follows \^1\.0\.0, min age 60 s/);
+  });
+
+  test('pin --min-age without --follow exits 2', async () => {
+    const result = await deployctl(
+      ['pin', 'follow-queue', packageName, '^1.0.0', '--min-age', '60'],
+      plane.env,
+    );
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--min-age needs --follow/);
+  });
+
+  test('pin --follow of an exact version exits 1', async () => {
+    const result = await deployctl(
+      ['pin', 'follow-queue', packageName, '1.0.0', '--follow'],
+      plane.env,
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /INVALID_FOLLOW \(HTTP 400\)/);
+  });
 });

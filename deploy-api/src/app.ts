@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import { tokenDigest, type WriteToken } from './auth.js';
 import type { RolloutAnalysis } from './client/types.js';
+import { AutoFollower } from './auto-follow.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { relayChanges } from './change-relay.js';
 import { ApiError, errorCatalogue } from './errors.js';
@@ -15,6 +16,7 @@ import { defaultRolloutAnalysis, RolloutController } from './rollout-control.js'
 import { requestValidatorCompiler } from './request-validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { rolloutRoutes } from './routes/rollouts.js';
+import { followRoutes } from './routes/follow.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vetoRoutes } from './routes/vetoes.js';
@@ -44,6 +46,10 @@ export interface AppOptions {
   workerStaleAfterMs: number;
   /** Analysis settings of a rollout whose request sets none. */
   rolloutDefaults?: RolloutAnalysis | undefined;
+  /** Time between re-checks of every pin that follows a range or dist-tag, in ms. */
+  followIntervalMs: number;
+  /** Secret that the registry's notify hook sends (POST /v1/hooks/registry). */
+  hookToken: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -131,12 +137,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await rollouts.start();
   app.addHook('preClose', async () => rollouts.close());
   await relayChanges(store, notifier, (taskQueue) => rollouts.readState(taskQueue), app.log);
+  const resolver = new RegistryResolver({
+    registry: options.registryUrl,
+    token: options.registryToken,
+  });
+  const follower = new AutoFollower({
+    store,
+    resolver,
+    notifier,
+    rollouts,
+    log: app.log.child({ component: 'auto-follow' }),
+    intervalMs: options.followIntervalMs,
+    staleAfterMs: options.workerStaleAfterMs,
+  });
+  app.addHook('onReady', async () => follower.start());
+  // Before onClose closes the database, so that no check writes to a closed store.
+  app.addHook('preClose', async () => follower.stop());
   await app.register(taskQueueRoutes, {
     store,
-    resolver: new RegistryResolver({
-      registry: options.registryUrl,
-      token: options.registryToken,
-    }),
+    resolver,
     notifier,
     rollouts,
     staleAfterMs: options.workerStaleAfterMs,
@@ -150,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(vetoRoutes, { store, notifier, rollouts });
   await app.register(tokenRoutes, { store });
   await app.register(auditRoutes, { store });
+  await app.register(followRoutes, { store, follower, hookToken: options.hookToken });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

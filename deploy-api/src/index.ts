@@ -2,7 +2,7 @@ export { buildApp } from './app.js';
 export type { AppOptions } from './app.js';
 export { ApiError, errorCatalogue } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { deployApiOptionsFromEnv } from './options.js';
+export { deployApiOptionsFromEnv, resolveHookToken } from './options.js';
 export type { DeployApiOptions } from './options.js';
 export { startDeployApi } from './server.js';
 export type { RunningDeployApi } from './server.js';

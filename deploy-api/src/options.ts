@@ -45,6 +45,16 @@ export interface DeployApiOptions {
    * its failure rate is judged. A rollout may set its own. @default 20
    */
   rolloutMinCalls: number;
+  /**
+   * `DEPLOY_API_FOLLOW_INTERVAL_SECONDS`: how often every following pin is checked against
+   * the registry, so that a lost notify call only delays a move. @default 60
+   */
+  followIntervalSeconds: number;
+  /**
+   * `DEPLOY_API_HOOK_TOKEN`: the bearer token of the registry notify hook. When unset, a
+   * random token is created once and kept in `<DATA_DIR>/deploy-api/hook-token`.
+   */
+  hookToken: string | undefined;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: string;
 }
@@ -97,14 +107,36 @@ export function deployApiOptionsFromEnv(
       1,
       1_000_000,
     ),
+    followIntervalSeconds: parseInteger(
+      'DEPLOY_API_FOLLOW_INTERVAL_SECONDS',
+      env.DEPLOY_API_FOLLOW_INTERVAL_SECONDS,
+      60,
+      1,
+      86_400,
+    ),
+    hookToken: env.DEPLOY_API_HOOK_TOKEN || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
   });
 }
 
 /** Returns the configured bootstrap token, or reads (and on first start creates) the stored one. */
 export async function resolveWriteToken(options: Readonly<DeployApiOptions>): Promise<string> {
-  if (options.token) return options.token;
-  const file = path.join(options.dataDir, 'deploy-api', 'token');
+  return options.token ?? storedToken(path.join(options.dataDir, 'deploy-api', 'token'));
+}
+
+/**
+ * Returns the configured hook token, or reads (and on first start creates) the stored
+ * one. The registry needs it before the deploy API starts, so it takes only the two
+ * settings it depends on.
+ */
+export async function resolveHookToken(
+  options: Pick<DeployApiOptions, 'dataDir' | 'hookToken'>,
+): Promise<string> {
+  return options.hookToken ?? storedToken(path.join(options.dataDir, 'deploy-api', 'hook-token'));
+}
+
+/** Reads a token file, creating it with a random token when it does not exist. */
+async function storedToken(file: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch (error) {

@@ -30,7 +30,8 @@ export function settingsOf(pinned: PinnedPackage): PackageSettings {
 /**
  * Returns the pin of `pinned` with `settings` in canonical form: config keys and
  * disabled activities sorted, and empty or false settings left out, so that a pin
- * without settings is stored and returned exactly as before settings existed.
+ * without settings is stored and returned exactly as before settings existed. The
+ * follow target of `pinned` is kept.
  */
 export function withSettings(pinned: PinnedPackage, settings: PackageSettings): PinnedPackage {
   const result: PinnedPackage = {
@@ -47,16 +48,23 @@ export function withSettings(pinned: PinnedPackage, settings: PackageSettings): 
   if (settings.disabledActivities !== undefined && settings.disabledActivities.length > 0) {
     result.disabledActivities = [...new Set(settings.disabledActivities)].sort();
   }
+  if (pinned.follow !== undefined) result.follow = pinned.follow;
   return result;
 }
 
-/** True when both pins have the same version, integrity and settings. */
+/** True when both pins follow the same target, or neither follows. */
+export function sameFollow(a: PinnedPackage, b: PinnedPackage): boolean {
+  return a.follow?.spec === b.follow?.spec && a.follow?.minAgeSeconds === b.follow?.minAgeSeconds;
+}
+
+/** True when both pins have the same version, integrity, settings and follow target. */
 export function samePin(a: PinnedPackage, b: PinnedPackage): boolean {
   return (
     a.name === b.name &&
     a.version === b.version &&
     a.integrity === b.integrity &&
-    sameSettings(a, b)
+    sameSettings(a, b) &&
+    sameFollow(a, b)
   );
 }
 

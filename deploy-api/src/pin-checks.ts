@@ -28,6 +28,27 @@ export async function assertNotVetoed(
   );
 }
 
+/**
+ * Throws VERSION_SKIPPED when a rollback on `taskQueue` moved away from `name@version`,
+ * for pins that follow a range or dist-tag. An explicit pin of that version clears it.
+ */
+export async function assertNotSkipped(
+  store: Store,
+  taskQueue: string,
+  pinned: PinnedPackage,
+  spec: string,
+): Promise<void> {
+  const skips = await store.follows.skippedVersions(taskQueue, pinned.name);
+  const skip = skips.find((entry) => entry.version === pinned.version);
+  if (!skip) return;
+  throw new ApiError(
+    'VERSION_SKIPPED',
+    `${pinned.name}@${pinned.version} (resolved from ${JSON.stringify(spec)}) was rolled back ` +
+      `on task queue ${taskQueue} in revision ${skip.revision}, so a following pin skips it; ` +
+      `pin ${pinned.version} explicitly to clear that, or follow another range or dist-tag`,
+  );
+}
+
 /** Throws VERSION_VETOED when the package set of a rollback target contains a vetoed version. */
 export async function assertNoVetoedPackages(
   store: Store,

@@ -72,12 +72,7 @@ export class RegistryResolver {
     kind: SpecKind,
     avoid: readonly string[] = [],
   ): Promise<ResolvedVersion> {
-    let manifest: ReturnType<typeof pickManifest> & {
-      _shouldAvoid?: boolean;
-      temporalActivities?: unknown;
-      peerDependencies?: Record<string, string>;
-      engines?: Record<string, string>;
-    };
+    let manifest: ReturnType<typeof pickManifest> & { _shouldAvoid?: boolean };
     try {
       const packument = await npmFetch.json(`/${name.replace('/', '%2f')}`, this.#fetchOptions);
       const options = avoid.length > 0 ? { avoid: avoid.join(' || ') } : {};
@@ -85,22 +80,65 @@ export class RegistryResolver {
     } catch (error) {
       throw translateRegistryError(error, name, spec, kind);
     }
-    const integrity = manifest.dist?.integrity;
-    if (typeof integrity !== 'string' || !integrity.startsWith('sha512-')) {
-      throw new ApiError(
-        'VERSION_NOT_FOUND',
-        `${name}@${manifest.version} has no sha512 integrity in the registry; publish it again with npm 7 or later`,
-      );
-    }
-    return {
-      version: manifest.version,
-      integrity,
-      vetoed: manifest._shouldAvoid === true,
-      activityPeerRange: manifest.peerDependencies?.['@temporalio/activity'],
-      nodeRange: manifest.engines?.node,
-      declaredActivities: manifest.temporalActivities,
-    };
+    return versionDetails(name, manifest, manifest._shouldAvoid === true);
   }
+
+  /**
+   * Fetches the packument of `name`: every version's manifest, the dist-tags and the
+   * publish times. `spec` and `kind` only word the error when the fetch fails.
+   */
+  async packument(name: string, spec: string, kind: SpecKind): Promise<Packument> {
+    try {
+      const packument = await npmFetch.json(`/${name.replace('/', '%2f')}`, this.#fetchOptions);
+      return packument as unknown as Packument;
+    } catch (error) {
+      throw translateRegistryError(error, name, spec, kind);
+    }
+  }
+}
+
+/** One version's manifest in a packument, with the fields the API reads. */
+export interface PackumentVersion {
+  version: string;
+  dist?: { integrity?: string };
+  temporalActivities?: unknown;
+  peerDependencies?: Record<string, string>;
+  engines?: Record<string, string>;
+}
+
+/** The registry document of a package, as the npm registry protocol defines it. */
+export interface Packument {
+  name: string;
+  'dist-tags'?: Record<string, string>;
+  versions?: Record<string, PackumentVersion>;
+  /** ISO 8601 publish time of each version, plus `created` and `modified`. */
+  time?: Record<string, string>;
+}
+
+/**
+ * Returns what the API records and checks of one version. Throws VERSION_NOT_FOUND when
+ * the registry lists no sha512 integrity, which pacote needs to verify the tarball.
+ */
+export function versionDetails(
+  name: string,
+  manifest: PackumentVersion,
+  vetoed: boolean,
+): ResolvedVersion {
+  const integrity = manifest.dist?.integrity;
+  if (typeof integrity !== 'string' || !integrity.startsWith('sha512-')) {
+    throw new ApiError(
+      'VERSION_NOT_FOUND',
+      `${name}@${manifest.version} has no sha512 integrity in the registry; publish it again with npm 7 or later`,
+    );
+  }
+  return {
+    version: manifest.version,
+    integrity,
+    vetoed,
+    activityPeerRange: manifest.peerDependencies?.['@temporalio/activity'],
+    nodeRange: manifest.engines?.node,
+    declaredActivities: manifest.temporalActivities,
+  };
 }
 
 function translateRegistryError(

@@ -38,6 +38,19 @@ export const ActivityName = Type.String({
   description: 'Name of an exported activity function',
 });
 
+export const FollowTargetSchema = Type.Object(
+  {
+    spec: Type.String({ description: 'Semver range or dist-tag that the API keeps resolving' }),
+    minAgeSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Seconds a version must have been published before the API follows to it',
+      }),
+    ),
+  },
+  { $id: 'FollowTarget' },
+);
+
 export const PinnedPackageSchema = Type.Object(
   {
     name: Type.String(),
@@ -50,6 +63,7 @@ export const PinnedPackageSchema = Type.Object(
     disabledActivities: Type.Optional(
       Type.Array(Type.String(), { description: 'Activities the worker does not register' }),
     ),
+    follow: Type.Optional(Type.Ref(FollowTargetSchema)),
   },
   { $id: 'PinnedPackage' },
 );
@@ -239,6 +253,16 @@ export const WriteResultSchema = Type.Object(
           { description: 'Packages whose settings changed; absent when none did' },
         ),
       ),
+      followed: Type.Optional(
+        Type.Array(
+          Type.Object({
+            name: Type.String(),
+            from: Type.Union([Type.Ref(FollowTargetSchema), Type.Null()]),
+            to: Type.Union([Type.Ref(FollowTargetSchema), Type.Null()]),
+          }),
+          { description: 'Packages whose follow target changed; absent when none did' },
+        ),
+      ),
     }),
   },
   { $id: 'WriteResult' },
@@ -301,6 +325,23 @@ export const PinBody = Type.Object(
     reason: Type.Optional(Reason),
     config: Type.Optional(PackageConfigSchema),
     rollout: Type.Optional(RolloutRequestSchema),
+    follow: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: keep resolving the range or dist-tag in `version` and record a new revision ' +
+          '(actor auto-follow) when it selects another version; an exact version cannot be ' +
+          'followed. Without it the pin stays put and stops any following',
+      }),
+    ),
+    minAgeSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 31_536_000,
+        description:
+          'With follow: seconds a version must have been published (the registry time field) ' +
+          'before the API follows to it; 0 or absent: at once',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -547,8 +588,83 @@ export const RolloutParams = Type.Object({
   revision: Type.Integer({ minimum: 1, description: 'Candidate revision of the rollout' }),
 });
 
+const FollowCheckSchema = Type.Object({
+  checkedAt: Type.String({ format: 'date-time' }),
+  outcome: Type.Union(
+    ['current', 'followed', 'held', 'skipped', 'rejected', 'failed'].map((outcome) =>
+      Type.Literal(outcome),
+    ),
+  ),
+  candidate: Type.Union([Type.String(), Type.Null()], {
+    description: 'Version the follow target selected',
+  }),
+  code: Type.Union([Type.String(), Type.Null()], {
+    description: 'Error code of a rejected, failed or skipped check',
+  }),
+  message: Type.Union([Type.String(), Type.Null()]),
+  releaseAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When a held version becomes old enough',
+  }),
+});
+
+export const FollowStatusSchema = Type.Object(
+  {
+    taskQueue: Type.String(),
+    revision: Type.Integer({ minimum: 0 }),
+    packages: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        version: Type.String(),
+        follow: Type.Ref(FollowTargetSchema),
+        lastCheck: Type.Union([FollowCheckSchema, Type.Null()]),
+        skippedVersions: Type.Array(
+          Type.Object({
+            version: Type.String(),
+            revision: Type.Integer({ minimum: 1 }),
+            createdAt: Type.String({ format: 'date-time' }),
+          }),
+          { description: 'Versions a rollback on this queue moved away from' },
+        ),
+      }),
+    ),
+  },
+  { $id: 'FollowStatus' },
+);
+
+/**
+ * Body that Verdaccio's notify hook sends, as the `content` template in
+ * registry-config/config.yaml renders it from the publish metadata.
+ */
+export const RegistryHookBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 214, description: 'Package name' }),
+    publishedPackage: Type.Optional(
+      Type.String({ maxLength: 512, description: 'name@version that was published' }),
+    ),
+    publishType: Type.Optional(
+      Type.Union([Type.Literal('publish'), Type.Literal('unpublish')], {
+        description: 'What happened; both start a follow check of the package',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RegistryHookBody = Static<typeof RegistryHookBody>;
+
+export const HookResultSchema = Type.Object(
+  {
+    name: Type.String(),
+    following: Type.Integer({
+      minimum: 0,
+      description: 'Following pins of the package; each is checked in the background',
+    }),
+  },
+  { $id: 'HookResult' },
+);
+
 export const sharedSchemas = [
   ErrorSchema,
+  FollowTargetSchema,
   PinnedPackageSchema,
   RolloutSchema,
   RolloutReportSchema,
@@ -565,4 +681,6 @@ export const sharedSchemas = [
   VetoListSchema,
   AuditEntrySchema,
   AuditListSchema,
+  FollowStatusSchema,
+  HookResultSchema,
 ];

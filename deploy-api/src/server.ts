@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { resolveWriteToken, type DeployApiOptions } from './options.js';
+import { resolveHookToken, resolveWriteToken, type DeployApiOptions } from './options.js';
 
 export interface RunningDeployApi {
   url: string;
@@ -34,6 +34,8 @@ export async function startDeployApi(
       maxFailureRatio: options.rolloutMaxFailureRatio,
       minCalls: options.rolloutMinCalls,
     },
+    followIntervalMs: options.followIntervalSeconds * 1000,
+    hookToken: await resolveHookToken(options),
     logger:
       logger === false
         ? false

@@ -1,6 +1,7 @@
 import npa from 'npm-package-arg';
 import semver from 'semver';
 import validateName from 'validate-npm-package-name';
+import type { FollowTarget } from './client/types.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -65,4 +66,33 @@ export function assertExactVersion(name: string, version: string): void {
         'version, such as 1.2.3',
     );
   }
+}
+
+/**
+ * Checks the follow fields of a pin request and returns the follow target, or undefined
+ * for a pin that stays put. An exact version never moves, so it cannot be followed.
+ */
+export function parseFollow(
+  name: string,
+  spec: string,
+  kind: SpecKind,
+  follow: boolean | undefined,
+  minAgeSeconds: number | undefined,
+): FollowTarget | undefined {
+  if (follow !== true) {
+    if (minAgeSeconds === undefined) return undefined;
+    throw new ApiError(
+      'INVALID_FOLLOW',
+      `minAgeSeconds ${minAgeSeconds} for ${name} applies only to a following pin; add ` +
+        '"follow": true or remove minAgeSeconds',
+    );
+  }
+  if (kind === 'version') {
+    throw new ApiError(
+      'INVALID_FOLLOW',
+      `cannot follow ${name}@${spec}: an exact version never moves; follow a semver range ` +
+        '(^1.2.0) or a dist-tag (latest), or pin the version without "follow"',
+    );
+  }
+  return minAgeSeconds === undefined || minAgeSeconds === 0 ? { spec } : { spec, minAgeSeconds };
 }

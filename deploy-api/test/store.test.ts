@@ -342,16 +342,19 @@ test('rollouts allow one running rollout per queue', async () => {
 });
 
 test(
-  'database of schema version 3 gains rollouts',
+  'database of schema version 3 gains rollouts and follow tables',
   { skip: onPostgres ? 'a SQLite file format upgrade' : false },
   async () => {
     const file = path.join(dir, 'v3.db');
     const old = await Store.open({ kind: 'sqlite', file });
     await old.append('q', pinDraft('1.0.0'));
     await old.close();
-    // Turn the file back into a version 3 database, which had no rollouts table.
+    // Turn the file back into a version 3 database, which had no rollouts or follow tables.
     const raw = new Database(file);
-    raw.exec('DROP INDEX rollouts_running; DROP TABLE rollouts');
+    raw.exec(
+      'DROP INDEX rollouts_running; DROP TABLE rollouts; DROP TABLE follow_skips; ' +
+        'DROP TABLE follow_checks',
+    );
     raw.pragma('user_version = 3');
     raw.close();
 
@@ -359,9 +362,58 @@ test(
     assert.equal((await store.current('q')).revision, 1);
     await store.rollouts.insert(rolloutOf(2));
     assert.equal((await store.rollouts.running('q'))?.candidateRevision, 2);
+    assert.deepEqual(await store.follows.skippedVersions('q', '@acme/a'), []);
+    assert.deepEqual(await store.follows.followingPins(), []);
     await store.close();
     const check = new Database(file);
     assert.equal(check.pragma('user_version', { simple: true }), 4);
     check.close();
   },
 );
+
+test('rollback draft records skips and a pin clears them', async () => {
+  const store = await openStore('skips');
+  const following = { ...pkg('1.1.0'), follow: { spec: '^1.0.0' } };
+  await store.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [following],
+    package: { name: '@acme/a', spec: '^1.0.0' },
+    rollbackTo: null,
+  }));
+  assert.deepEqual(
+    (await store.follows.followingPins()).map((entry) => [entry.taskQueue, entry.pinned.version]),
+    [['q', '1.1.0']],
+  );
+  const draft = {
+    action: 'rollback' as const,
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.0.0')],
+    package: null,
+    rollbackTo: 1,
+    skipVersions: [{ name: '@acme/a', version: '1.1.0' }],
+  };
+  await store.append('q', () => draft, { dryRun: true });
+  assert.deepEqual(await store.follows.skippedVersions('q', '@acme/a'), []);
+  await store.append('q', () => draft);
+  assert.deepEqual(
+    (await store.follows.skippedVersions('q', '@acme/a')).map((entry) => [
+      entry.version,
+      entry.revision,
+    ]),
+    [['1.1.0', 2]],
+  );
+  await store.append('q', () => ({
+    action: 'pin',
+    actor: 'admin',
+    reason: null,
+    packages: [pkg('1.1.0')],
+    package: { name: '@acme/a', spec: '1.1.0' },
+    rollbackTo: null,
+    unskipVersions: [{ name: '@acme/a', version: '1.1.0' }],
+  }));
+  assert.deepEqual(await store.follows.skippedVersions('q', '@acme/a'), []);
+  await store.close();
+});

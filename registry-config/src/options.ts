@@ -15,6 +15,13 @@ export interface RegistryOptions {
   proxyNpmjs: boolean;
   /** Name of the local publisher account created on first start. @default 'publisher' */
   publisherName: string;
+  /**
+   * Deploy API hook that Verdaccio's notify calls after every publish, such as
+   * `http://127.0.0.1:4000/v1/hooks/registry`. Unset: no notify call.
+   */
+  notifyUrl: string | undefined;
+  /** Bearer token sent with the notify call: the deploy API's hook token. */
+  notifyToken: string | undefined;
 }
 
 export const registryDefaults: Readonly<RegistryOptions> = Object.freeze({
@@ -23,6 +30,8 @@ export const registryDefaults: Readonly<RegistryOptions> = Object.freeze({
   port: 4873,
   proxyNpmjs: false,
   publisherName: 'publisher',
+  notifyUrl: undefined,
+  notifyToken: undefined,
 });
 
 /** Reads registry settings from environment variables, rejecting invalid values by name. */
@@ -37,6 +46,8 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
         ? undefined
         : parseBoolean('REGISTRY_PROXY_NPMJS', env.REGISTRY_PROXY_NPMJS),
     publisherName: env.REGISTRY_PUBLISHER,
+    notifyUrl: env.REGISTRY_NOTIFY_URL || undefined,
+    notifyToken: env.REGISTRY_NOTIFY_TOKEN || undefined,
   });
 }
 
@@ -53,6 +64,20 @@ export function resolveRegistryOptions(partial: {
       `invalid REGISTRY_PUBLISHER ${JSON.stringify(merged.publisherName)}: ` +
         'use lower-case letters, digits, ".", "_" or "-"',
     );
+  }
+  if (merged.notifyUrl !== undefined) {
+    if (!/^https?:\/\//.test(merged.notifyUrl)) {
+      throw new Error(
+        `invalid REGISTRY_NOTIFY_URL ${JSON.stringify(merged.notifyUrl)}: expected an http or ` +
+          'https URL such as http://127.0.0.1:4000/v1/hooks/registry',
+      );
+    }
+    if (merged.notifyToken === undefined) {
+      throw new Error(
+        'REGISTRY_NOTIFY_URL is set but REGISTRY_NOTIFY_TOKEN is not: set it to the deploy ' +
+          "API's hook token (DEPLOY_API_HOOK_TOKEN or <DATA_DIR>/deploy-api/hook-token)",
+      );
+    }
   }
   merged.dataDir = path.resolve(merged.dataDir);
   return Object.freeze(merged);

@@ -14,10 +14,15 @@ interface PackageRule {
   proxy?: string;
 }
 
+interface NotifyEntry {
+  endpoint?: string;
+  headers?: Array<Record<string, string>>;
+}
+
 /**
  * Reads `config.yaml` and fills in the parts that depend on the machine: absolute
- * storage and htpasswd paths under the data directory, and the npmjs uplink on every
- * package rule when proxying is on.
+ * storage and htpasswd paths under the data directory, the npmjs uplink on every
+ * package rule when proxying is on, and the deploy API notify hook's endpoint and token.
  */
 export async function buildVerdaccioConfig(
   options: Readonly<RegistryOptions>,
@@ -37,5 +42,15 @@ export async function buildVerdaccioConfig(
     if (options.proxyNpmjs) rule.proxy = 'npmjs';
     else delete rule.proxy;
   }
+
+  const notify = (config.notify ?? {}) as Record<string, NotifyEntry>;
+  const hook = notify['deploy-api'];
+  if (hook && options.notifyUrl !== undefined && options.notifyToken !== undefined) {
+    hook.endpoint = options.notifyUrl;
+    hook.headers = [...(hook.headers ?? []), { authorization: `Bearer ${options.notifyToken}` }];
+  } else {
+    delete notify['deploy-api'];
+  }
+  if (Object.keys(notify).length === 0) delete config.notify;
   return config;
 }

@@ -33,3 +33,37 @@ test('proxyNpmjs adds the npmjs uplink to every rule', async () => {
 test('invalid publisher name is rejected by name', () => {
   assert.throws(() => resolveRegistryOptions({ publisherName: 'Bad Name' }), /REGISTRY_PUBLISHER/);
 });
+
+test('notify hook is off without a notify URL', async () => {
+  const config = await buildVerdaccioConfig(resolveRegistryOptions({}));
+  assert.equal(config.notify, undefined);
+});
+
+test('notify hook calls the deploy API with its token', async () => {
+  const config = await buildVerdaccioConfig(
+    resolveRegistryOptions({
+      notifyUrl: 'http://127.0.0.1:4000/v1/hooks/registry',
+      notifyToken: 'hook-secret',
+    }),
+  );
+  const notify = config.notify as Record<
+    string,
+    { method: string; endpoint: string; headers: Array<Record<string, string>>; content: string }
+  >;
+  const hook = notify['deploy-api'];
+  assert.ok(hook);
+  assert.equal(hook.method, 'POST');
+  assert.equal(hook.endpoint, 'http://127.0.0.1:4000/v1/hooks/registry');
+  assert.deepEqual(hook.headers, [
+    { 'Content-Type': 'application/json' },
+    { authorization: 'Bearer hook-secret' },
+  ]);
+  assert.match(hook.content, /"name":"\{\{name\}\}"/);
+});
+
+test('notify URL without a token is rejected by name', () => {
+  assert.throws(
+    () => resolveRegistryOptions({ notifyUrl: 'http://127.0.0.1:4000/v1/hooks/registry' }),
+    /REGISTRY_NOTIFY_TOKEN/,
+  );
+});

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   deployApiOptionsFromEnv,
+  resolveHookToken,
   startDeployApi,
   type RunningDeployApi,
 } from '@activity-deploy/deploy-api';
@@ -9,6 +10,7 @@ import {
   startRegistry,
   type RunningRegistry,
 } from '@activity-deploy/registry';
+import { freePort } from './free-port.js';
 import { writeLocalEnv } from './local-env.js';
 import {
   checkTemporalServer,
@@ -78,12 +80,22 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dbFile: path.join(options.dataDir, 'temporal', 'dev-server.db'),
           log: options.log,
         });
+    // The registry's notify hook needs the deploy API's address and hook token before
+    // the deploy API starts, because the API resolves pins against the registry.
+    const deployApiEnv = { ...process.env, ...options.deployApiEnv };
+    const deployApiPort = options.deployApiPort || (await freePort());
+    const hookToken = await resolveHookToken({
+      dataDir: options.dataDir,
+      hookToken: deployApiEnv.DEPLOY_API_HOOK_TOKEN || undefined,
+    });
     const registry = await startRegistry(
       resolveRegistryOptions({
         dataDir: options.dataDir,
         port: options.registryPort,
         proxyNpmjs: options.proxyNpmjs,
         publisherName: options.publisherName,
+        notifyUrl: `http://127.0.0.1:${deployApiPort}/v1/hooks/registry`,
+        notifyToken: hookToken,
       }),
     );
     started.push(() => registry.close());
@@ -91,10 +103,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const deployApi = await startDeployApi(
       deployApiOptionsFromEnv({
-        ...process.env,
-        ...options.deployApiEnv,
+        ...deployApiEnv,
         DATA_DIR: options.dataDir,
-        DEPLOY_API_PORT: String(options.deployApiPort),
+        DEPLOY_API_PORT: String(deployApiPort),
+        DEPLOY_API_HOOK_TOKEN: hookToken,
         REGISTRY_URL: registry.url,
       }),
       false,

@@ -456,9 +456,11 @@ describe('deploy API', () => {
     assert.equal(response.status, 200);
     assert.deepEqual(Object.keys(response.body.paths).sort(), [
       '/v1/audit',
+      '/v1/hooks/registry',
       '/v1/packages/{name}/versions/{version}/veto',
       '/v1/packages/{name}/vetoes',
       '/v1/task-queues/{taskQueue}',
+      '/v1/task-queues/{taskQueue}/follow',
       '/v1/task-queues/{taskQueue}/packages/{*}',
       '/v1/task-queues/{taskQueue}/revisions',
       '/v1/task-queues/{taskQueue}/rollback',
@@ -489,6 +491,11 @@ describe('deploy API', () => {
     assert.ok(packageRoute.put.security, 'pin needs a token');
     assert.ok(packageRoute.delete.security, 'unpin needs a token');
     assert.ok(response.body.paths['/v1/tokens'].post.security, 'token creation needs a token');
+    assert.ok(response.body.paths['/v1/hooks/registry'].post.security, 'the hook needs a token');
+    const pinBody = packageRoute.put.requestBody.content['application/json'].schema;
+    assert.equal(pinBody.properties.follow.type, 'boolean');
+    assert.equal(pinBody.properties.minAgeSeconds.type, 'integer');
+    assert.ok(response.body.components.schemas.FollowTarget);
     assert.ok(response.body.components.securitySchemes.bearerAuth);
   });
 

@@ -3,16 +3,21 @@ import { integerOption, printJson, type CommandSpec } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { orDash, table } from '../format.js';
 
-/** Describes what a revision changed, such as `@acme/greetings ^1.1.0 -> 1.1.0`. */
+/**
+ * Describes what a revision changed, such as `@acme/greetings ^1.1.0 -> 1.1.0`, with
+ * `(following)` when the pin follows its range or dist-tag.
+ */
 function change(record: RevisionRecord): string {
   if (record.action === 'rollback') return `to revision ${orDash(record.rollbackTo)}`;
   if (!record.package) return '-';
   const { name, spec } = record.package;
   const pinned = record.packages.find((entry) => entry.name === name);
   if (record.action === 'unpin' || !pinned) return name;
-  return spec && spec !== pinned.version
-    ? `${name} ${spec} -> ${pinned.version}`
-    : `${name}@${pinned.version}`;
+  const label =
+    spec && spec !== pinned.version
+      ? `${name} ${spec} -> ${pinned.version}`
+      : `${name}@${pinned.version}`;
+  return pinned.follow ? `${label} (following)` : label;
 }
 
 export const historyCommand: CommandSpec = {

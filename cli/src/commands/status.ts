@@ -3,17 +3,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   DeployApiClient,
   Rollout,
+  FollowStatusEntry,
   TaskQueueState,
   WorkerRecord,
 } from '@activity-deploy/deploy-api/client';
 import { integerOption, printJson, type CommandContext, type CommandSpec } from '../command.js';
 import { ExitCode, UsageError, isUnreachable } from '../exit-codes.js';
-import { orDash, packageLines, table } from '../format.js';
+import { followLabel, orDash, packageLines, table } from '../format.js';
 
 /** The state, its workers and how far they have converged, as `status --json` prints it. */
 export interface StatusSnapshot extends TaskQueueState {
   etag: string;
   workers: WorkerRecord[];
+  /** Pins that follow a range or dist-tag, with their latest check. */
+  follow: FollowStatusEntry[];
   convergence: {
     /** Workers that are not stale. */
     active: number;
@@ -28,7 +31,12 @@ export interface StatusSnapshot extends TaskQueueState {
   };
 }
 
-export function snapshot(state: TaskQueueState, etag: string, workers: WorkerRecord[]) {
+export function snapshot(
+  state: TaskQueueState,
+  etag: string,
+  workers: WorkerRecord[],
+  follow: FollowStatusEntry[] = [],
+) {
   const active = workers.filter((worker) => !worker.stale);
   const converged = active.filter(
     (worker) => worker.appliedRevision === (worker.targetRevision ?? state.revision),
@@ -37,6 +45,7 @@ export function snapshot(state: TaskQueueState, etag: string, workers: WorkerRec
     ...state,
     etag,
     workers,
+    follow,
     convergence: {
       active: active.length,
       stale: workers.length - active.length,
@@ -64,6 +73,16 @@ export function rolloutLine(rollout: Rollout): string {
   );
 }
 
+/** Describes a following pin's latest check, such as `held 1.2.0 until <time>`. */
+function followCheck(entry: FollowStatusEntry): string {
+  const check = entry.lastCheck;
+  if (!check) return 'not checked yet';
+  const candidate = check.candidate === null ? '' : ` ${check.candidate}`;
+  const until = check.releaseAt === null ? '' : ` until ${check.releaseAt}`;
+  const error = check.code === null ? '' : `: ${check.code} ${orDash(check.message)}`;
+  return `${check.outcome}${candidate}${until}${error} (checked ${check.checkedAt})`;
+}
+
 export function renderStatus(status: StatusSnapshot): string {
   const { active, stale, converged } = status.convergence;
   const lines = [
@@ -71,6 +90,15 @@ export function renderStatus(status: StatusSnapshot): string {
   ];
   lines.push(...packageLines(status.packages));
   if (status.rollout) lines.push(rolloutLine(status.rollout));
+  if (status.follow.length > 0) {
+    lines.push('auto-follow:');
+    const rows = status.follow.map((entry) => [
+      entry.name,
+      followLabel(entry.follow),
+      followCheck(entry),
+    ]);
+    lines.push(table(['PACKAGE', 'TARGET', 'LAST CHECK'], rows));
+  }
   if (status.workers.length === 0) {
     lines.push('workers: none has reported');
     return lines.join('\n');
@@ -101,7 +129,15 @@ export function renderStatus(status: StatusSnapshot): string {
 async function readSnapshot(client: DeployApiClient, taskQueue: string, signal: AbortSignal) {
   const result = await client.getState(taskQueue, { signal });
   if (result.notModified) throw new Error('deploy API returned 304 without If-None-Match');
-  return snapshot(result.state, result.etag, (await client.workers(taskQueue)).workers);
+  return readDetails(client, result.state, result.etag);
+}
+
+/** Reads the workers and, when a pin follows, the follow checks that go with `state`. */
+async function readDetails(client: DeployApiClient, state: TaskQueueState, etag: string) {
+  const { workers } = await client.workers(state.taskQueue);
+  const follows = state.packages.some((entry) => entry.follow !== undefined);
+  const follow = follows ? (await client.followStatus(state.taskQueue)).packages : [];
+  return snapshot(state, etag, workers, follow);
 }
 
 interface WatchOptions {
@@ -140,7 +176,7 @@ async function watch(context: CommandContext, options: WatchOptions): Promise<nu
         signal,
       });
       const state = result.notModified ? status : result.state;
-      status = snapshot(state, result.etag, (await client.workers(options.taskQueue)).workers);
+      status = await readDetails(client, state, result.etag);
       failing = false;
     } catch (error) {
       if (signal.aborted || !isUnreachable(error)) throw error;

@@ -9,7 +9,7 @@ import {
   type CommandSpec,
   type OptionSpec,
 } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, UsageError } from '../exit-codes.js';
 import { diffLines, packageLines } from '../format.js';
 import { rolloutRequest, rolloutOptions } from './rollout.js';
 import { rolloutLine } from './status.js';
@@ -77,10 +77,32 @@ export const pinCommand: CommandSpec = {
   summary: 'pin a package version on a task queue',
   description:
     'The deploy API resolves a semver range or dist-tag against the registry and records the ' +
-    'exact version with its integrity. Pinning what is already pinned changes nothing.',
-  options: writeOptions,
+    'exact version with its integrity. Pinning what is already pinned changes nothing. With ' +
+    '--follow the API keeps resolving the range or dist-tag and records a new revision (actor ' +
+    'auto-follow) when it selects another version; a pin without --follow stops following.',
+  options: {
+    follow: {
+      type: 'boolean',
+      description: 'keep following the range or dist-tag as versions are published',
+    },
+    'min-age': {
+      type: 'string',
+      valueName: 'S',
+      description:
+        'with --follow: seconds a version must have been published before the pin moves to it',
+    },
+    ...writeOptions,
+  },
   async run(context) {
     const [taskQueue = '', name = '', spec = ''] = context.args;
+    const follow = context.values.follow === true;
+    const minAgeSeconds = integerOption(context.values, 'min-age', 'pin', {
+      min: 0,
+      max: 31_536_000,
+    });
+    if (minAgeSeconds !== undefined && !follow) {
+      throw new UsageError('--min-age needs --follow', 'pin');
+    }
     const result = await context.client.pin(
       taskQueue,
       name,
@@ -88,6 +110,8 @@ export const pinCommand: CommandSpec = {
       {
         reason: stringOption(context.values, 'reason'),
         rollout: rolloutRequest(context.values, 'pin'),
+        ...(follow ? { follow } : {}),
+        ...(minAgeSeconds === undefined ? {} : { minAgeSeconds }),
       },
       guard(context, 'pin'),
     );

@@ -2,6 +2,7 @@ import type {
   AuditList,
   CreatedToken,
   ErrorBody,
+  FollowStatus,
   PackageConfig,
   PackageSettings,
   RevisionList,
@@ -63,6 +64,10 @@ export interface PinOptions {
   config?: PackageConfig | undefined;
   /** Rolls the new revision out in steps instead of to every worker at once. */
   rollout?: RolloutRequest | undefined;
+  /** Keep resolving the range or dist-tag and move the pin when it selects another version. */
+  follow?: boolean | undefined;
+  /** With `follow`: seconds a version must have been published before the pin moves to it. */
+  minAgeSeconds?: number | undefined;
 }
 
 /** Action of a rollout call on the running rollout of a queue. */
@@ -108,13 +113,15 @@ export class DeployApiClient {
     options?: string | PinOptions,
     guard?: WriteGuard,
   ): Promise<WriteResult> {
-    const { reason, config, rollout } =
+    const { reason, config, rollout, follow, minAgeSeconds } =
       typeof options === 'string' ? { reason: options } : (options ?? {});
     const body = {
       version,
       ...(reason === undefined ? {} : { reason }),
       ...(config === undefined ? {} : { config }),
       ...(rollout === undefined ? {} : { rollout }),
+      ...(follow === undefined ? {} : { follow }),
+      ...(minAgeSeconds === undefined ? {} : { minAgeSeconds }),
     };
     return this.#write('PUT', packagePath(taskQueue, name), body, guard);
   }
@@ -198,6 +205,12 @@ export class DeployApiClient {
   async workers(taskQueue: string): Promise<WorkerList> {
     const url = this.#url(`${queuePath(taskQueue)}/workers`);
     return parse<WorkerList>(await fetch(url, { headers: this.#headers() }));
+  }
+
+  /** Reads the pins of a queue that follow a range or dist-tag, with their latest check. */
+  async followStatus(taskQueue: string): Promise<FollowStatus> {
+    const url = this.#url(`${queuePath(taskQueue)}/follow`);
+    return parse<FollowStatus>(await fetch(url, { headers: this.#headers() }));
   }
 
   async revisions(taskQueue: string, limit?: number): Promise<RevisionList> {

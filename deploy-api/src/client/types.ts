@@ -13,6 +13,19 @@ export interface PinnedPackage {
   disabled?: true;
   /** Activities the worker does not register, sorted. Absent when there are none. */
   disabledActivities?: string[];
+  /**
+   * The range or dist-tag that the deploy API keeps resolving, recording a new revision
+   * (actor `auto-follow`) when it moves. Absent when the pin stays put.
+   */
+  follow?: FollowTarget;
+}
+
+/** What a following pin follows. */
+export interface FollowTarget {
+  /** Semver range or dist-tag, as the pin request named it. */
+  spec: string;
+  /** Seconds a version must have been published before the API follows to it. Absent: 0. */
+  minAgeSeconds?: number;
 }
 
 /** A value of a package's settings. */
@@ -156,6 +169,8 @@ export interface PackageDiff {
   changed: Array<{ name: string; from: string; to: string }>;
   /** Packages whose settings changed. Absent when none did. */
   configured?: Array<{ name: string; from: PackageSettings; to: PackageSettings }>;
+  /** Packages whose follow target changed; null is a pin that stays put. Absent when none did. */
+  followed?: Array<{ name: string; from: FollowTarget | null; to: FollowTarget | null }>;
 }
 
 /** Response of every write: the state after it, and whether it created a revision. */
@@ -305,4 +320,51 @@ export interface AuditEntry {
 
 export interface AuditList {
   entries: AuditEntry[];
+}
+
+/**
+ * Result of the latest follow check of one following pin: `current` (the pin is at the
+ * version its target selects), `followed` (a revision was recorded), `held` (the
+ * selected version is younger than `minAgeSeconds`), `skipped` (the target points at a
+ * vetoed version or one a rollback moved away from), `rejected` (a pin check failed) or
+ * `failed` (the registry could not be read).
+ */
+export type FollowOutcome = 'current' | 'followed' | 'held' | 'skipped' | 'rejected' | 'failed';
+
+/** The latest follow check of one pin, as the follower recorded it. */
+export interface FollowCheck {
+  /** ISO 8601 time of the check. */
+  checkedAt: string;
+  outcome: FollowOutcome;
+  /** Version the follow target selected, if the check got that far. */
+  candidate: string | null;
+  /** Error code of a `rejected`, `failed` or `skipped` outcome. */
+  code: string | null;
+  message: string | null;
+  /** ISO 8601 time at which a `held` version becomes old enough. */
+  releaseAt: string | null;
+}
+
+/** A following pin of a task queue with its latest check. */
+export interface FollowStatusEntry {
+  name: string;
+  version: string;
+  follow: FollowTarget;
+  /** Null until the follower has checked the pin once. */
+  lastCheck: FollowCheck | null;
+  /** Versions a rollback on this queue moved away from, which the follower skips. */
+  skippedVersions: Array<{ version: string; revision: number; createdAt: string }>;
+}
+
+export interface FollowStatus {
+  taskQueue: string;
+  revision: number;
+  packages: FollowStatusEntry[];
+}
+
+/** Response of the registry notify hook. */
+export interface HookResult {
+  name: string;
+  /** Following pins of the package on every task queue; each is checked in the background. */
+  following: number;
 }

@@ -13,8 +13,10 @@ import type {
 } from '../client/types.js';
 import type { ChangeNotifier } from '../change-notifier.js';
 import { ApiError } from '../errors.js';
+import { rollbackSkips } from '../follow-selection.js';
 import {
   assertConfigSize,
+  sameFollow,
   samePin,
   sameSettings,
   settingsOf,
@@ -23,6 +25,7 @@ import {
 import {
   assertCompatible,
   assertNoActivityClash,
+  assertNotSkipped,
   assertNotVetoed,
   assertNoVetoedPackages,
   parseDeclaredActivities,
@@ -42,7 +45,12 @@ import {
 } from '../schemas.js';
 import type { AppendResult, RevisionPlan, Store } from '../store/store.js';
 import { etagMatches, stateEtag } from '../state-etag.js';
-import { assertPackageName, assertTaskQueue, parseVersionSpec } from '../validation.js';
+import {
+  assertPackageName,
+  assertTaskQueue,
+  parseFollow,
+  parseVersionSpec,
+} from '../validation.js';
 
 export interface TaskQueueRoutesOptions {
   store: Store;
@@ -236,7 +244,10 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           'it declares an activity name that another package of the queue declares, or when ' +
           "its @temporalio/activity peer range or engines.node excludes what the queue's " +
           'workers report. With rollout, the new revision reaches the workers in steps; this ' +
-          'and every other write is rejected with ROLLOUT_IN_PROGRESS while a rollout runs.',
+          'and every other write is rejected with ROLLOUT_IN_PROGRESS while a rollout runs. ' +
+          'With follow: true the API keeps resolving the range or dist-tag and records a new ' +
+          'revision (actor auto-follow) when it selects another version, except while a ' +
+          'rollout runs; a pin without follow stops following.',
         tags: ['packages'],
         security: [{ bearerAuth: [] }],
         params: PackageParams,
@@ -251,16 +262,23 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
       const { taskQueue, '*': name } = request.params;
       assertTaskQueue(taskQueue);
       assertPackageName(name);
-      const { version: spec, reason } = request.body;
+      const { version: spec, reason, follow: followRequested, minAgeSeconds } = request.body;
       const config = bodyConfig(request.body);
       const kind = parseVersionSpec(name, spec);
+      const follow = parseFollow(name, spec, kind, followRequested, minAgeSeconds);
       if (config !== undefined) assertConfigSize(name, config);
-      const vetoed = (await store.vetoes.list(name)).map((veto) => veto.version);
-      const resolved = await resolver.resolve(name, spec, kind, vetoed);
+      const avoid = (await store.vetoes.list(name)).map((veto) => veto.version);
+      // A following range skips what the queue rolled back from, as the follower will.
+      if (follow) {
+        const skips = await store.follows.skippedVersions(taskQueue, name);
+        avoid.push(...skips.map((skip) => skip.version));
+      }
+      const resolved = await resolver.resolve(name, spec, kind, avoid);
       let pinned: PinnedPackage = {
         name,
         version: resolved.version,
         integrity: resolved.integrity,
+        ...(follow ? { follow } : {}),
       };
       const declared = parseDeclaredActivities(name, pinned.version, resolved.declaredActivities);
 
@@ -272,6 +290,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
         if (existing && samePin(existing, pinned)) return null;
         // Checked again here, because a veto may have arrived while the registry was resolving.
         await assertNotVetoed(tx, pinned, spec);
+        if (follow) await assertNotSkipped(tx, taskQueue, pinned, spec);
         await assertNoActivityClash(tx, current, pinned, declared);
         await assertCompatible(tx, taskQueue, pinned, resolved, staleAfterMs);
         return {
@@ -282,6 +301,8 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           package: { name, spec },
           rollbackTo: null,
           declaredActivities: declared && { name, version: pinned.version, activities: declared },
+          // Pinning a version by its number is how a user lets auto-follow use it again.
+          unskipVersions: kind === 'version' ? [{ name, version: pinned.version }] : undefined,
         };
       });
       request.log.info(
@@ -290,6 +311,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           package: name,
           spec,
           version: pinned.version,
+          follow: follow?.spec,
           revision: result.revision,
         },
         result.changed ? 'package pinned' : 'package already pinned',
@@ -453,6 +475,7 @@ export const taskQueueRoutes: FastifyPluginAsyncTypebox<TaskQueueRoutesOptions> 
           packages: record.packages,
           package: null,
           rollbackTo: target,
+          ...rollbackSkips(current.packages, record.packages),
         };
       });
       request.log.info(
@@ -497,5 +520,13 @@ function diffPackages({ previous, state }: AppendResult): PackageDiff {
       : [];
   });
   if (configured.length > 0) diff.configured = configured;
+  // Like settings, a follow target counts as changed only on a package that stays.
+  const followed = state.packages.flatMap((entry) => {
+    const old = before.get(entry.name);
+    return old && !sameFollow(old, entry)
+      ? [{ name: entry.name, from: old.follow ?? null, to: entry.follow ?? null }]
+      : [];
+  });
+  if (followed.length > 0) diff.followed = followed;
   return diff;
 }

@@ -11,6 +11,7 @@ import type {
 } from '../client/types.js';
 import { ApiError } from '../errors.js';
 import type { RolloutController } from '../rollout-control.js';
+import { rollbackSkips } from '../follow-selection.js';
 import { LiftVetoBody, VetoBody } from '../schemas.js';
 import type { RevisionDraft, Store } from '../store/store.js';
 import { assertExactVersion, assertPackageName } from '../validation.js';
@@ -71,6 +72,7 @@ async function planVetoRemoval(
       packages: earlier.packages,
       package: null,
       rollbackTo: earlier.revision,
+      ...rollbackSkips(current.packages, earlier.packages),
     };
   }
   return {

@@ -4,7 +4,8 @@ import type { SqliteDatabase } from './sqlite-database.js';
 /**
  * Version of the schema below. SQLite keeps it in `PRAGMA user_version`, PostgreSQL in
  * the `schema_version` table. A database with a higher version is rejected at start.
- * Version 4 added the rollouts table, which CREATE TABLE IF NOT EXISTS adds to an older one.
+ * Version 4 added the rollouts and auto-follow tables, which CREATE TABLE IF NOT EXISTS
+ * adds to an older database.
  */
 export const schemaVersion = 4;
 
@@ -105,6 +106,29 @@ CREATE TABLE IF NOT EXISTS rollouts (
 -- At most one running rollout per queue, even with several replicas starting one at once.
 CREATE UNIQUE INDEX IF NOT EXISTS rollouts_running ON rollouts (task_queue)
   WHERE status IN ('progressing', 'paused');
+
+-- Versions that auto-follow skips on a queue, because a rollback moved away from them.
+CREATE TABLE IF NOT EXISTS follow_skips (
+  task_queue TEXT    NOT NULL,
+  name       TEXT    NOT NULL,
+  version    TEXT    NOT NULL,
+  revision   INTEGER NOT NULL,
+  created_at TEXT    NOT NULL,
+  PRIMARY KEY (task_queue, name, version)
+)${strict};
+
+-- The latest auto-follow check of each following pin.
+CREATE TABLE IF NOT EXISTS follow_checks (
+  task_queue TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  checked_at TEXT NOT NULL,
+  outcome    TEXT NOT NULL,
+  candidate  TEXT,
+  code       TEXT,
+  message    TEXT,
+  release_at TEXT,
+  PRIMARY KEY (task_queue, name)
+)${strict};
 `;
 }
 

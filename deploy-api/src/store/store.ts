@@ -1,4 +1,5 @@
 import { AuditLog } from '../audit-log.js';
+import { FollowTable } from '../follow-table.js';
 import type {
   PinnedPackage,
   RevisionAction,
@@ -27,6 +28,10 @@ export interface RevisionDraft {
    * revision so that later pins on the queue can check for clashes.
    */
   declaredActivities?: { name: string; version: string; activities: string[] } | undefined;
+  /** Versions a rollback moves the queue away from; auto-follow skips them afterwards. */
+  skipVersions?: Array<{ name: string; version: string }> | undefined;
+  /** Versions pinned explicitly or restored by rollback, which auto-follow may follow again. */
+  unskipVersions?: Array<{ name: string; version: string }> | undefined;
 }
 
 /** Result of `append`: the states before and after the write, and the record it created. */
@@ -89,6 +94,7 @@ export class Store {
   readonly vetoes: VetoTable;
   readonly audit: AuditLog;
   readonly rollouts: RolloutTable;
+  readonly follows: FollowTable;
   readonly #db: SqlDatabase;
   readonly #sql: SqlClient;
   /** The open transaction this store belongs to, or undefined outside one. */
@@ -102,6 +108,7 @@ export class Store {
     this.vetoes = new VetoTable(this.#sql);
     this.audit = new AuditLog(this.#sql);
     this.rollouts = new RolloutTable(this.#sql);
+    this.follows = new FollowTable(this.#sql);
   }
 
   /** Opens the database, creating or upgrading its tables. */
@@ -174,7 +181,7 @@ export class Store {
       const current = await tx.current(taskQueue);
       const planned = await plan(current, tx);
       if (planned === null) return { previous: current, state: current, record: null, dryRun };
-      const { declaredActivities, ...draft } = planned;
+      const { declaredActivities, skipVersions, unskipVersions, ...draft } = planned;
       const record: RevisionRecord = {
         revision: current.revision + 1,
         createdAt: new Date().toISOString(),
@@ -185,6 +192,18 @@ export class Store {
       if (dryRun) return { previous: current, state, record, dryRun };
       await tx.#insertRevision(taskQueue, record);
       if (declaredActivities) await tx.#saveDeclaredActivities(declaredActivities);
+      for (const skip of skipVersions ?? []) {
+        await tx.follows.addSkip(
+          taskQueue,
+          skip.name,
+          skip.version,
+          record.revision,
+          record.createdAt,
+        );
+      }
+      for (const unskip of unskipVersions ?? []) {
+        await tx.follows.removeSkip(taskQueue, unskip.name, unskip.version);
+      }
       await tx.audit.record(
         {
           actor: record.actor,

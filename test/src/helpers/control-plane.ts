@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DeployApiClient } from '@activity-deploy/deploy-api/client';
 import {
   deployApiOptionsFromEnv,
+  resolveHookToken,
   startDeployApi,
   type RunningDeployApi,
 } from '@activity-deploy/deploy-api';
@@ -12,11 +13,13 @@ import {
   startRegistry,
   type RunningRegistry,
 } from '@activity-deploy/registry';
-import { testDatabaseEnv } from '@activity-deploy/stack';
+import { freePort, testDatabaseEnv } from '@activity-deploy/stack';
 
 /** The registry and the deploy API alone, for tests that need no worker or Temporal. */
 export interface ControlPlane {
   dataDir: string;
+  /** Token of the registry notify hook, from `<dataDir>/deploy-api/hook-token`. */
+  hookToken: string;
   registry: RunningRegistry;
   api: RunningDeployApi;
   client: DeployApiClient;
@@ -40,23 +43,43 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-export async function startControlPlane(): Promise<ControlPlane> {
+export interface ControlPlaneOptions {
+  /** Configure the registry's notify hook to call the deploy API, as `npm start` does. */
+  notify?: boolean;
+  /** Extra deploy API settings, such as DEPLOY_API_FOLLOW_INTERVAL_SECONDS. */
+  apiEnv?: NodeJS.ProcessEnv;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'activity-deploy-api-'));
-  const registry = await startRegistry(resolveRegistryOptions({ dataDir, port: 0 }));
+  // The notify URL names the API's port before the API starts, so the port is fixed here.
+  const apiPort = options.notify ? await freePort() : 0;
+  const hookToken = await resolveHookToken({ dataDir, hookToken: undefined });
+  const registry = await startRegistry(
+    resolveRegistryOptions({
+      dataDir,
+      port: 0,
+      ...(options.notify
+        ? { notifyUrl: `http://127.0.0.1:${apiPort}/v1/hooks/registry`, notifyToken: hookToken }
+        : {}),
+    }),
+  );
   // Chosen once, so that a restarted API finds the state of the one before it.
   const databaseEnv = await testDatabaseEnv();
-  const startApi = () =>
+  const startApi = (port = apiPort) =>
     startDeployApi(
       deployApiOptionsFromEnv({
         ...databaseEnv,
+        ...options.apiEnv,
         DATA_DIR: dataDir,
-        DEPLOY_API_PORT: '0',
+        DEPLOY_API_PORT: String(port),
         REGISTRY_URL: registry.url,
       }),
       false,
     );
   const plane: ControlPlane = {
     dataDir,
+    hookToken,
     registry,
     api: await startApi(),
     client: undefined as unknown as DeployApiClient,
@@ -79,7 +102,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
         headers: response.headers,
       };
     },
-    startReplica: startApi,
+    // On a port of its own: the first API keeps the one the registry notifies.
+    startReplica: () => startApi(0),
     async restartApi() {
       await plane.api.close();
       plane.api = await startApi();
