@@ -4,12 +4,14 @@
 // cache-busting query string, as in-process hot reload does.
 //   npm run bench -- memory-after-swaps
 // Settings (defaults): MEMORY_SWAPS (500), MEMORY_MODULE_KB (64) size of the activity
-// module of each version.
+// module of each version, MEMORY_CHECKPOINT_EVERY (a fifth of MEMORY_SWAPS) swaps
+// between two readings of the supervisor's memory.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { supervisorNodeFlags } from '@activity-deploy/worker/node-flags.js';
 import {
   bundledActivitySource,
   patchVersions,
@@ -17,7 +19,7 @@ import {
   type ModuleSource,
 } from './lib/activity-packages.js';
 import { startBenchStack, waitFor, type BenchStack } from './lib/bench-stack.js';
-import { mebibytes, treeResidentBytes } from './lib/process-memory.js';
+import { mebibytes, residentAnonymousBytes, treeResidentBytes } from './lib/process-memory.js';
 import {
   envInteger,
   loadAverage,
@@ -29,6 +31,7 @@ import { median } from './lib/stats.js';
 
 const swaps = envInteger('MEMORY_SWAPS', 500);
 const moduleKilobytes = envInteger('MEMORY_MODULE_KB', 64);
+const checkpointEvery = envInteger('MEMORY_CHECKPOINT_EVERY', Math.max(1, Math.round(swaps / 5)));
 const packageName = '@bench/bundled';
 const reloadWorkerMain = fileURLToPath(new URL('./reload-worker.js', import.meta.url));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,29 +44,49 @@ interface MemoryPoint {
   processes: number;
 }
 
-/** What the supervisor's /metrics shows about its own memory. */
+/** What the supervisor's /metrics and /proc show about its own memory. */
 interface SupervisorDetail {
+  /** Anonymous resident memory (RssAnon): the V8 heap, malloc and buffers, not mapped files. */
+  residentAnonymous: number;
   heapUsed: number;
+  /** Memory that V8 reserved for its heap, live objects and garbage alike. */
+  heapTotal: number;
+  /** Size of the young generation (V8's new space), which V8 grows and shrinks. */
+  newSpace: number;
+  /** Memory of Buffers and other objects that V8 tracks outside its heap. */
+  external: number;
   /** Size of the /metrics response, which grows with every label set. */
   metricsBytes: number;
   /** Samples that carry a `version` label, one set per version that ran an activity. */
   versionSamples: number;
 }
 
-async function readSupervisorDetail(bench: BenchStack): Promise<SupervisorDetail> {
+async function readSupervisorDetail(bench: BenchStack, pid: number): Promise<SupervisorDetail> {
   const text = await (await fetch(new URL('metrics', bench.worker.url))).text();
-  const heapLine = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  const gauge = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
   return {
-    heapUsed: Number(heapLine?.[1] ?? Number.NaN),
+    residentAnonymous: await residentAnonymousBytes(pid),
+    heapUsed: gauge(/^nodejs_heap_size_used_bytes (\S+)$/m),
+    heapTotal: gauge(/^nodejs_heap_size_total_bytes (\S+)$/m),
+    newSpace: gauge(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)$/m),
+    external: gauge(/^nodejs_external_memory_bytes (\S+)$/m),
     metricsBytes: Buffer.byteLength(text),
     versionSamples: text.split('\n').filter((line) => line.includes('version="')).length,
   };
 }
 
+/** The supervisor's memory after a number of swaps, once no generation is draining. */
+interface Checkpoint {
+  swap: number;
+  point: MemoryPoint;
+  detail: SupervisorDetail;
+}
+
 interface PhaseResult {
   first: MemoryPoint;
   last: MemoryPoint;
-  supervisor?: { first: SupervisorDetail; last: SupervisorDetail };
+  /** Hot-swap phase only: readings after swap 1, every MEMORY_CHECKPOINT_EVERY swaps, and the last. */
+  checkpoints?: Checkpoint[];
   /** Calls whose result came from a version other than the one just swapped in. */
   wrongVersion: number;
   durationMs: number;
@@ -109,8 +132,7 @@ async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<Phas
   const started = performance.now();
   const pid = bench.worker.child.pid as number;
   let wrongVersion = 0;
-  let first: MemoryPoint | undefined;
-  let firstDetail: SupervisorDetail | undefined;
+  const checkpoints: Checkpoint[] = [];
   for (const [index, version] of versions.entries()) {
     const { revision } = await bench.deploy.pin(bench.taskQueue, packageName, version);
     await waitFor(`worker to apply revision ${revision}`, async () => {
@@ -119,20 +141,18 @@ async function hotSwapPhase(bench: BenchStack, versions: string[]): Promise<Phas
       return running ? true : undefined;
     });
     if ((await lookupVersion(bench, bench.taskQueue)) !== version) wrongVersion += 1;
-    if (index === 0) {
+    const swap = index + 1;
+    if (swap === 1 || swap % checkpointEvery === 0 || swap === versions.length) {
       await settleHotSwapWorker(bench);
-      first = await measure(pid);
-      firstDetail = await readSupervisorDetail(bench);
+      const point = await measure(pid);
+      checkpoints.push({ swap, point, detail: await readSupervisorDetail(bench, pid) });
+      console.error(`hot swap ${swap}/${versions.length}: supervisor ${mebibytes(point.own)} MiB`);
     }
-    if ((index + 1) % 50 === 0) console.error(`hot swap ${index + 1}/${versions.length}`);
   }
-  await settleHotSwapWorker(bench);
-  const last = await measure(pid);
-  const lastDetail = await readSupervisorDetail(bench);
   return {
-    first: first as MemoryPoint,
-    last,
-    supervisor: { first: firstDetail as SupervisorDetail, last: lastDetail },
+    first: (checkpoints[0] as Checkpoint).point,
+    last: (checkpoints.at(-1) as Checkpoint).point,
+    checkpoints,
     wrongVersion,
     durationMs: performance.now() - started,
   };
@@ -260,25 +280,40 @@ async function main(): Promise<void> {
         resultRow('baseline: re-import with ?v=N in one process', reload),
       ],
     );
-    const detail = hot.supervisor as { first: SupervisorDetail; last: SupervisorDetail };
+    const checkpoints = hot.checkpoints as Checkpoint[];
+    const firstCheckpoint = checkpoints[0] as Checkpoint;
     const detailTable = markdownTable(
-      ['supervisor', 'after swap 1', `after swap ${swaps}`],
       [
-        ['V8 heap used MiB', mebibytes(detail.first.heapUsed), mebibytes(detail.last.heapUsed)],
-        ['/metrics KiB', kibibytes(detail.first.metricsBytes), kibibytes(detail.last.metricsBytes)],
-        [
-          '/metrics samples with a version label',
-          detail.first.versionSamples,
-          detail.last.versionSamples,
-        ],
+        'after swap',
+        'supervisor RSS MiB',
+        'growth since swap 1 MiB',
+        'anonymous RSS MiB',
+        'V8 heap total MiB',
+        'V8 heap used MiB',
+        'young generation MiB',
+        'external MiB',
+        '/metrics KiB',
+        '/metrics samples with a version label',
       ],
+      checkpoints.map(({ swap, point, detail }) => [
+        swap,
+        mebibytes(point.own),
+        mebibytes(point.own - firstCheckpoint.point.own),
+        mebibytes(detail.residentAnonymous),
+        mebibytes(detail.heapTotal),
+        mebibytes(detail.heapUsed),
+        mebibytes(detail.newSpace),
+        mebibytes(detail.external),
+        kibibytes(detail.metricsBytes),
+        detail.versionSamples,
+      ]),
     );
     console.log(`${table}\n\n${detailTable}`);
     await writeSection(
       'Memory after many swaps',
       [
         recordHeader(
-          `MEMORY_SWAPS=${swaps} MEMORY_MODULE_KB=${moduleKilobytes} npm run bench -- memory-after-swaps`,
+          `MEMORY_SWAPS=${swaps} MEMORY_MODULE_KB=${moduleKilobytes} MEMORY_CHECKPOINT_EVERY=${checkpointEvery} npm run bench -- memory-after-swaps`,
           loadAtStart,
         ),
         '',
@@ -287,7 +322,9 @@ async function main(): Promise<void> {
         'activity package. After each swap, one workflow calls `lookup`. "Wrong version" counts',
         'the calls whose result came from another version than the one /status showed as',
         'applied. The hot-swap worker runs with its defaults, so "total" counts the',
-        'supervisor, the serving generation and the spare. The baseline is one process with one',
+        'supervisor, the serving generation and the spare. The supervisor runs with the Node.js',
+        `flags that the stack's launcher gives it (\`${supervisorNodeFlags.join(' ')}\`).`,
+        'The baseline is one process with one',
         'Temporal Worker whose `lookup` calls the latest module, which it imports with',
         '`import(url + "?v=N")` after the file changed. Memory is the resident set size from',
         '/proc, the median of five samples 500 ms apart, taken once no generation is draining;',
@@ -296,7 +333,8 @@ async function main(): Promise<void> {
         '',
         table,
         '',
-        "The supervisor's V8 heap and the size of its /metrics response, at the same points:",
+        `The supervisor after swap 1, every ${checkpointEvery} swaps and after the last, each`,
+        'reading taken the same way. The heap figures come from its /metrics at the same moment:',
         '',
         detailTable,
       ].join('\n'),

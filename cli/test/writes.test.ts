@@ -166,7 +166,8 @@ describe('deployctl writes', () => {
 
   test('--token overrides DEPLOY_API_TOKEN', async () => {
     const env = { ...plane.env, DEPLOY_API_TOKEN: 'wrong' };
-    const args = ['pin', 'other', packageName, '1.0.0', '--token', plane.api.token];
+    // One joined argument: a random token may start with "-", which would read as an option.
+    const args = ['pin', 'other', packageName, '1.0.0', `--token=${plane.api.token}`];
     const result = await deployctl(args, env);
     assert.equal(result.code, 0, result.stderr);
   });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { supervisorNodeFlags } from '@activity-deploy/worker/node-flags.js';
 
 export interface WorkerProcessOptions {
   /** Environment of the worker: TASK_QUEUE, DEPLOY_API_URL, REGISTRY_URL, TEMPORAL_ADDRESS, … */
@@ -24,7 +25,7 @@ const workerMain = createRequire(import.meta.url).resolve('@activity-deploy/work
 
 /** Starts a worker supervisor as a child process and waits until its HTTP server responds. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [workerMain], {
+  const child = spawn(process.execPath, [...supervisorNodeFlags, workerMain], {
     env: { ...process.env, ...options.env, WORKER_HTTP_PORT: String(options.httpPort) },
     stdio: ['ignore', options.stdio ?? 'inherit', options.stdio ?? 'inherit'],
     // Its own process group: a terminal's Ctrl-C must not send a second signal, which

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '@activity-deploy/stack';
 import type { WorkerStatus } from '@activity-deploy/worker';
+import { supervisorNodeFlags } from '@activity-deploy/worker/node-flags.js';
 import { waitFor } from './helpers/test-stack.js';
 import { startWorkflowRunner, type WorkflowRunner } from './helpers/workflows.js';
 
@@ -57,7 +58,7 @@ describe('worker watch mode', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     const log = openSync(path.join(scratch, 'worker.log'), 'a');
-    worker = spawn(process.execPath, [workerMain, '--watch', packageDir], {
+    worker = spawn(process.execPath, [...supervisorNodeFlags, workerMain, '--watch', packageDir], {
       env: {
         ...process.env,
         TASK_QUEUE: taskQueue,

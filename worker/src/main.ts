@@ -1,7 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The shebang carries supervisorNodeFlags (node-flags.ts) for `npx activity-worker`.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildHttpServer } from './http-server.js';
+import { supervisorNodeFlags } from './node-flags.js';
 import { workerOptionsFromEnv } from './options.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
@@ -10,6 +12,7 @@ const logger = pino({ name: 'worker', level: process.env.LOG_LEVEL ?? 'info' });
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { watch: { type: 'string' } } });
   const options = workerOptionsFromEnv(process.env, values);
+  warnOnMissingNodeFlags();
   const supervisor = new Supervisor(options, logger);
   const http = buildHttpServer(supervisor);
   const address = await http.listen({ host: options.httpHost, port: options.httpPort });
@@ -54,6 +57,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** Warns when a flag of supervisorNodeFlags is set neither on the command line nor in NODE_OPTIONS. */
+function warnOnMissingNodeFlags(): void {
+  const passedFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const missing = supervisorNodeFlags.filter(
+    (flag) => !passedFlags.some((arg) => arg.split('=')[0] === flag.split('=')[0]),
+  );
+  if (missing.length === 0) return;
+  logger.warn(
+    { missing, example: `node ${supervisorNodeFlags.join(' ')} ${process.argv[1] ?? 'main.js'}` },
+    'worker started without its Node.js flags, so its resident memory grows with the V8 young generation',
+  );
 }
 
 main().catch((error: unknown) => {

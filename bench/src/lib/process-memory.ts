@@ -11,6 +11,17 @@ export async function residentBytes(pid: number): Promise<number> {
   }
 }
 
+/** Anonymous resident memory of a process in bytes (RssAnon of /proc/<pid>/status); 0 once it has exited. */
+export async function residentAnonymousBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^RssAnon:\s+(\d+) kB$/m.exec(status);
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Process ids of every descendant of `pid`, read from /proc/<pid>/stat. */
 export async function descendants(pid: number): Promise<number[]> {
   const parents = new Map<number, number[]>();

@@ -101,12 +101,10 @@ export class PackageStore {
       // pacote checks the tarball against `integrity` and fails with EINTEGRITY on a
       // mismatch. The tarball is inspected in memory first; the extraction then reads
       // the same verified bytes back from pacote's content-addressed cache.
-      const tarball = await this.#download(pinned);
+      const source = await this.#resolve(pinned);
+      const tarball = await this.#download(pinned, source);
       await inspectTarball(tarball, this.#limits, pinned);
-      await pacote.extract(`${pinned.name}@${pinned.version}`, packageDir, {
-        ...this.#pacoteOptions,
-        integrity: pinned.integrity,
-      });
+      await pacote.extract(`${pinned.name}@${pinned.version}`, packageDir, source);
       await this.#installDependencies(pinned, packageDir);
       const entry =
         `import * as namespace from ${JSON.stringify(pinned.name)};\n` +
@@ -144,13 +142,32 @@ export class PackageStore {
     }
   }
 
-  /** Downloads the tarball into memory, stopping as soon as it exceeds the compressed limit. */
-  async #download(pinned: PinnedPackage): Promise<Buffer> {
+  /**
+   * Reads the pinned version's manifest, which is the only packument fetch of a swap,
+   * and returns pacote options that carry its tarball URL and the pinned integrity. The
+   * packument lists every published version, so it grows with each publish: for 300
+   * versions of the memory benchmark's package it is about 130 KiB of JSON.
+   */
+  async #resolve(pinned: PinnedPackage): Promise<PacoteSource> {
+    const options = { ...this.#pacoteOptions, integrity: pinned.integrity };
+    const manifest = await pacote.manifest(`${pinned.name}@${pinned.version}`, options);
+    if (!manifest._resolved) {
+      throw new Error('the registry manifest has no dist.tarball URL');
+    }
+    return { ...options, resolved: manifest._resolved };
+  }
+
+  /**
+   * Downloads the tarball into memory, stopping as soon as it exceeds the compressed
+   * limit. It is fetched by its URL, because pacote given a name and version would fetch
+   * and parse the packument again.
+   */
+  async #download(pinned: PinnedPackage, source: PacoteSource): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     const limit = this.#limits.maxCompressedBytes;
     await pacote.tarball.stream(
-      `${pinned.name}@${pinned.version}`,
+      source.resolved,
       async (stream) => {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           size += chunk.length;
@@ -166,7 +183,7 @@ export class PackageStore {
           chunks.push(chunk);
         }
       },
-      { ...this.#pacoteOptions, integrity: pinned.integrity },
+      source,
     );
     return Buffer.concat(chunks);
   }
@@ -245,6 +262,9 @@ export class PackageStore {
     }
   }
 }
+
+/** pacote options for one pinned version: its tarball URL and integrity are known. */
+type PacoteSource = Record<string, unknown> & { resolved: string; integrity: string };
 
 /** A folder name that is unique per name, version and integrity, and safe on every file system. */
 function cacheKey(pinned: PinnedPackage): string {
