@@ -242,6 +242,35 @@ describe('auto-follow through the notify hook', () => {
     assert.equal(result.state.revision, 2);
   });
 
+  test('pin does not move during a rollout', async () => {
+    const queue = 'hook-rollout';
+    const name = '@acme/follow-rollout';
+    await publishVersion(plane, '@acme/follow-base', '1.0.0');
+    await publishVersion(plane, name, '1.0.0');
+    await plane.client.pin(queue, '@acme/follow-base', '1.0.0');
+    // A step without pauseSeconds waits, so the rollout stays running until promoted.
+    const started = await plane.client.pin(queue, name, '^1.0.0', {
+      follow: true,
+      rollout: { steps: [{ percent: 10 }] },
+    });
+    assert.equal(started.revision, 2);
+    assert.equal(started.rollout?.candidateRevision, 2);
+
+    const since = Date.now();
+    await publishVersion(plane, name, '1.1.0');
+    const held = await waitForCheck(plane, queue, name, since, 'rejected', '1.1.0');
+    assert.equal(held.code, 'ROLLOUT_IN_PROGRESS');
+    const during = await plane.client.getState(queue);
+    assert.ok(!during.notModified);
+    assert.equal(during.state.revision, 2);
+
+    await plane.client.rolloutAction(queue, 'promote', 'candidate is fine');
+    await publishVersion(plane, name, '1.2.0');
+    const moved = await waitForRevision(plane, queue, 3);
+    assert.equal(moved.packages.find((entry) => entry.name === name)?.version, '1.2.0');
+    assert.equal(moved.rollout, undefined);
+  });
+
   test('bad input leaves state unchanged', async () => {
     const name = '@acme/follow-input';
     const queue = 'hook-input';

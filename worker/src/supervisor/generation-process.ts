@@ -106,6 +106,11 @@ export class GenerationProcess {
       }
       this.#onMessage?.(message);
     });
+    // 'error' is emitted when the process cannot be spawned or signalled; unhandled, it
+    // would end the supervisor.
+    this.#child.on('error', (error) => {
+      this.#log.error({ err: error, pid: this.#child.pid }, 'generation process error');
+    });
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         clearTimeout(this.#forceTimer);
@@ -255,6 +260,17 @@ export class GenerationProcess {
   }
 
   #send(message: SupervisorMessage): void {
-    if (this.#child.connected) this.#child.send(message);
+    if (!this.#child.connected) return;
+    // A process that is exiting may close the channel while the message is on its way.
+    // Without a callback that failure (EPIPE) is emitted as an 'error' event of the child;
+    // the exit handler reports the process itself.
+    this.#child.send(message, (error) => {
+      if (error) {
+        this.#log.info(
+          { err: error, message: message.type },
+          'message to generation not delivered',
+        );
+      }
+    });
   }
 }
