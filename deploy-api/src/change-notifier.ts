@@ -10,10 +10,26 @@ export interface ChangeWait {
 }
 
 interface Waiter {
-  knownEtag: string;
-  /** The revision in `knownEtag`. */
-  knownRevision: number;
+  /** Order of the state the reader has, from `etagOrder`. */
+  known: [number, number];
   finish: (state: TaskQueueState | null) => void;
+}
+
+/**
+ * Returns the order of a state ETag (`"r<revision>"` or `"r<revision>.<rollout version>"`)
+ * as a pair to compare. Revisions only grow, and a rollout's version counts its changes
+ * within its candidate revision. A rollout starts with a new revision, which never had
+ * an ETag without a version, and ends either with a new revision or, when promoted,
+ * without a version; so a missing version sorts after every version of that revision.
+ */
+export function etagOrder(etag: string): [number, number] {
+  const match = /^"r(\d+)(?:\.(\d+))?"$/.exec(etag);
+  if (!match) return [-1, -1];
+  return [Number(match[1]), match[2] === undefined ? Infinity : Number(match[2])];
+}
+
+function isNewer(a: [number, number], b: [number, number]): boolean {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
 }
 
 /**
@@ -29,6 +45,12 @@ interface Waiter {
  */
 export class ChangeNotifier {
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /**
+   * The newest state notified per queue. A reader whose database read began before a
+   * change, but who starts waiting only after the change was notified, gets it from here
+   * at once. With PostgreSQL that read is truly asynchronous, so the gap is real.
+   */
+  readonly #latest = new Map<string, { state: TaskQueueState; order: [number, number] }>();
   #closed = false;
 
   /** Ends every open wait at once, so that a server can close without waiting them out. */
@@ -40,18 +62,20 @@ export class ChangeNotifier {
   }
 
   /**
-   * Hands `state` to every wait of its queue whose ETag differs, unless the wait knows a
-   * newer revision: revisions only grow, so a state that another replica's message brings
-   * late wakes no one who has seen a newer revision.
+   * Hands `state` to every wait of its queue that has an older state. A state that
+   * another replica's message brings late wakes no one who has seen a newer one.
    */
   notify(state: TaskQueueState): void {
+    const order = etagOrder(stateEtag(state));
+    const latest = this.#latest.get(state.taskQueue);
+    if (!latest || isNewer(order, latest.order)) {
+      this.#latest.set(state.taskQueue, { state, order });
+    }
     const waiters = this.#waiters.get(state.taskQueue);
     if (!waiters) return;
-    const etag = stateEtag(state);
     // Deleting the visited entry while iterating a Set is safe.
     for (const waiter of waiters) {
-      if (waiter.knownEtag === etag || state.revision < waiter.knownRevision) continue;
-      waiter.finish(state);
+      if (isNewer(order, waiter.known)) waiter.finish(state);
     }
   }
 
@@ -65,8 +89,9 @@ export class ChangeNotifier {
   }
 
   /**
-   * Waits until the queue gets a state whose ETag is not `knownEtag`, for at most
-   * `timeoutMs`. Call `cancel` when the client goes away.
+   * Waits until the queue gets a state newer than the one whose ETag is `knownEtag`, for
+   * at most `timeoutMs`, and ends at once when a newer one was notified already. Call
+   * `cancel` when the client goes away.
    */
   waitForChange(taskQueue: string, knownEtag: string, timeoutMs: number): ChangeWait {
     let waiters = this.#waiters.get(taskQueue);
@@ -90,10 +115,11 @@ export class ChangeNotifier {
         resolve(state);
       };
     });
-    const knownRevision = Number(/^"r(\d+)/.exec(knownEtag)?.[1] ?? -1);
-    const waiter: Waiter = { knownEtag, knownRevision, finish };
+    const waiter: Waiter = { known: etagOrder(knownEtag), finish };
     queueWaiters.add(waiter);
     if (this.#closed) finish(null);
+    const latest = this.#latest.get(taskQueue);
+    if (latest && isNewer(latest.order, waiter.known)) finish(latest.state);
     return { changed, cancel: () => finish(null) };
   }
 }

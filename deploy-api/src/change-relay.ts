@@ -6,9 +6,8 @@ import type { Store } from './store/store.js';
 /**
  * Wakes this process's long-polls when any API process on the same PostgreSQL database
  * commits a revision or moves a rollout. Each message costs one read of the queue's
- * state (`readState`, which includes its rollout), and only when
- * this process has long-polls open on that queue; messages that arrive during a read are
- * folded into one more read. On SQLite nothing is relayed, because the one process that
+ * state (`readState`, which includes its rollout); messages that arrive during a read
+ * are folded into one more read. On SQLite nothing is relayed, because the one process that
  * writes also wakes its own long-polls.
  */
 export async function relayChanges(
@@ -30,7 +29,9 @@ export async function relayChanges(
       try {
         do {
           reading.set(taskQueue, false);
-          if (notifier.hasWaiters(taskQueue)) notifier.notify(await readState(taskQueue));
+          // Read even without waiters: a long-poll whose own read is still under way
+          // starts waiting only later, and then finds this state in the notifier.
+          notifier.notify(await readState(taskQueue));
         } while (reading.get(taskQueue));
       } catch (error) {
         // The long-polls time out and read again, so a failed read only delays them.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChangeNotifier } from '../src/change-notifier.js';
+import { ChangeNotifier, etagOrder } from '../src/change-notifier.js';
 
 const state = (taskQueue: string, revision: number) => ({ taskQueue, revision, packages: [] });
 
@@ -60,4 +60,25 @@ test('rollout change on one revision wakes waits', async () => {
   notifier.notify(inRollout(1));
   notifier.notify(inRollout(2));
   assert.equal((await wait.changed)?.rollout?.version, 2);
+});
+
+test('wait after a newer notify ends at once', async () => {
+  const notifier = new ChangeNotifier();
+  // The reader read revision 3, and revision 4 was notified before it started waiting.
+  notifier.notify(state('q', 4));
+  const wait = notifier.waitForChange('q', '"r3"', 10_000);
+  assert.deepEqual(await wait.changed, state('q', 4));
+});
+
+test('late older state wakes no newer wait', async () => {
+  const notifier = new ChangeNotifier();
+  const wait = notifier.waitForChange('q', '"r5"', 100);
+  notifier.notify(state('q', 4));
+  assert.equal(await wait.changed, null);
+});
+
+test('etagOrder puts a promoted state after its rollout', () => {
+  assert.deepEqual(etagOrder('"r3.2"'), [3, 2]);
+  assert.deepEqual(etagOrder('"r3"'), [3, Infinity]);
+  assert.deepEqual(etagOrder('W/"r3"'), [-1, -1]);
 });
