@@ -15,7 +15,10 @@
 // is woken by LISTEN/NOTIFY from the other process.
 //   node bench/dist/src/long-poll-watchers.js
 //   WATCHERS=2000 ROUNDS=1 DURATION_SECONDS=3 node bench/dist/src/long-poll-watchers.js
-//   DATABASE=postgres node bench/dist/src/long-poll-watchers.js
+//   DATABASE=postgres SETTLE_MS=30000 node bench/dist/src/long-poll-watchers.js
+// NOTE: with DATABASE=postgres and 10,000 watchers, the second round stalled with both API
+// processes idle in the one run made so far, after a first round in which every watcher
+// got the pin. The cause is not found yet; the PostgreSQL tests of long-polls pass.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
