@@ -19,8 +19,8 @@ interface Waiter {
  * Returns the order of a state ETag (`"r<revision>"` or `"r<revision>.<rollout version>"`)
  * as a pair to compare. Revisions only grow, and a rollout's version counts its changes
  * within its candidate revision. A rollout starts with a new revision, which never had
- * an ETag without a version, and ends either with a new revision or, when promoted,
- * without a version; so a missing version sorts after every version of that revision.
+ * an ETag without a version. It ends with a new revision, or when promoted without a
+ * version, so a missing version sorts after every version of that revision.
  */
 export function etagOrder(etag: string): [number, number] {
   const match = /^"r(\d+)(?:\.(\d+))?"$/.exec(etag);

@@ -6,7 +6,7 @@ import type { Store } from './store/store.js';
 /**
  * Wakes this process's long-polls when any API process on the same PostgreSQL database
  * commits a revision or moves a rollout. Each message costs one read of the queue's
- * state (`readState`, which includes its rollout); messages that arrive during a read
+ * state (`readState`, which includes its rollout). Messages that arrive during a read
  * are folded into one more read. On SQLite nothing is relayed, because the one process that
  * writes also wakes its own long-polls.
  */

@@ -2,9 +2,9 @@ import { createPostgresDatabase } from '@activity-deploy/deploy-api';
 
 /**
  * Returns the environment that points a deploy API under test at the database the test
- * run chose. With `TEST_DEPLOY_API_DATABASE=postgres` (set by `npm test` for its
- * PostgreSQL pass) that is a new database on the server in `TEST_POSTGRES_URL`;
- * otherwise it is empty, and the API uses its SQLite file.
+ * run chose. With `TEST_DEPLOY_API_DATABASE=postgres`, which `npm test` sets for its
+ * PostgreSQL pass, that is a new database on the server in `TEST_POSTGRES_URL`.
+ * Otherwise it is empty, and the API uses its SQLite file.
  */
 export async function testDatabaseEnv(
   env: NodeJS.ProcessEnv = process.env,

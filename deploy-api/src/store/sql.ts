@@ -19,7 +19,7 @@ export interface SqlClient {
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
-/** What a transaction body gets: its client, and a way to act once the commit is done. */
+/** The client of an open transaction, with a hook for work that must wait for the commit. */
 export interface SqlTransaction extends SqlClient {
   /** Queues `callback` to run after a successful commit, in the order queued. */
   afterCommit(callback: () => void): void;

@@ -53,7 +53,7 @@ export type RevisionPlan = (
   tx: Store,
 ) => RevisionDraft | null | Promise<RevisionDraft | null>;
 
-/** Where the store keeps its data: a SQLite file, or a PostgreSQL database. */
+/** Location of the store's data: a SQLite file, or a PostgreSQL database. */
 export type StoreLocation =
   | { kind: 'sqlite'; file: string }
   | {
